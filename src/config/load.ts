@@ -1,0 +1,132 @@
+// Loads the configuration: defaults < config file < environment (CARO_SYNC_*) < flags (SPEC §7).
+// The result is frozen. A bad file or value is a ConfigError (the daemon exits 78, EX_CONFIG).
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { LOG_LEVELS } from "../log/logger.js";
+import { DEFAULTS, fileConfigSchema, type Config, type FileConfig } from "./schema.js";
+
+export const EX_CONFIG = 78;
+
+/** Settings that can come from command-line flags (they win over everything else). */
+export interface ConfigOverrides {
+  configFile?: string;
+  socketPath?: string;
+  relay?: string;
+  logLevel?: string;
+  cachePath?: string;
+  logFile?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly key: string | null,
+    readonly expected: string,
+  ) {
+    super(`${source}${key ? `: "${key}"` : ""}: ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  /** Non-fatal findings (unknown keys), to be logged once the logger exists. */
+  warnings: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+export function defaultPaths(env: Env = process.env): { configDir: string; cacheDir: string } {
+  const home = env.HOME || homedir();
+  return { configDir: join(home, ".config", "cmdai"), cacheDir: join(home, ".cache", "cmdai") };
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): LoadedConfig {
+  const { configDir, cacheDir } = defaultPaths(env);
+  const configFile = overrides.configFile ?? join(configDir, "sync-daemon.json");
+  const warnings: string[] = [];
+  const file = readConfigFile(configFile, warnings);
+
+  // Environment and flags go through the same schema as the file, so a bad value names its source.
+  const fromEnv = {
+    ...validateLayer("environment", "CARO_SYNC_RELAY", { relay: env.CARO_SYNC_RELAY }),
+    ...validateLayer("environment", "CARO_SYNC_LOG_LEVEL", { logLevel: env.CARO_SYNC_LOG_LEVEL }),
+  };
+  const fromFlags = {
+    ...validateLayer("command line", "--relay", { relay: overrides.relay }),
+    ...validateLayer("command line", "--log-level", { logLevel: overrides.logLevel }),
+  };
+
+  const merged = { ...DEFAULTS, ...file, ...fromEnv, ...fromFlags };
+  const config: Config = {
+    ...merged,
+    configDir,
+    configFile,
+    credentialsPath: join(configDir, "sync-credentials.json"),
+    socketPath:
+      overrides.socketPath ??
+      nonEmpty(env.CARO_SYNC_SOCKET) ??
+      (process.platform === "win32" ? "\\\\.\\pipe\\caro-sync" : join(configDir, "sync.sock")),
+    cachePath: overrides.cachePath ?? nonEmpty(env.CARO_SYNC_CACHE_PATH) ?? join(cacheDir, "sync.db"),
+    logFile: overrides.logFile ?? join(cacheDir, "sync-daemon.log"),
+  };
+  return { config: Object.freeze(config), warnings };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function readConfigFile(path: string, warnings: string[]): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new ConfigError(path, null, `cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(path, null, `is not valid JSON (${(err as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(path, null, "expected a JSON object of settings");
+  }
+  const known = new Set(Object.keys(fileConfigSchema.shape));
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) warnings.push(`${path}: unknown key "${key}" ignored`);
+  }
+  return parseOrThrow(path, fileConfigSchema.strip(), raw);
+}
+
+/** Validates one setting given outside the file; errors name the variable or flag it came from. */
+function validateLayer(
+  source: string,
+  name: string,
+  values: { relay?: string | undefined; logLevel?: string | undefined },
+): Pick<FileConfig, "relay" | "logLevel"> {
+  const present = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== ""));
+  try {
+    return parseOrThrow(source, fileConfigSchema.pick({ relay: true, logLevel: true }), present);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`${source} ${name}`, null, err.expected);
+  }
+}
+
+function parseOrThrow<S extends z.ZodType>(source: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const key = issue?.path.join(".") || null;
+  throw new ConfigError(source, key, describeExpectation(key, issue?.message ?? "invalid value"));
+}
+
+function describeExpectation(key: string | null, message: string): string {
+  if (key === "logLevel") return `expected one of ${LOG_LEVELS.join(", ")}`;
+  return message.startsWith("Invalid input: expected") ? message.replace("Invalid input: ", "") : message;
+}

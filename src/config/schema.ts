@@ -1,0 +1,49 @@
+// The daemon's configuration: every setting, its type and its default (SPEC §7, seed).
+import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+
+/** Keys allowed in ~/.config/cmdai/sync-daemon.json. Unknown keys warn; wrong types stop start-up. */
+export const fileConfigSchema = z.object({
+  relay: z.string().regex(/^wss?:\/\/\S+$/, "a ws:// or wss:// URL").optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  cacheMaxSize: z.number().int().min(1024 * 1024).optional(),
+  syncIntervalMs: z.number().int().min(100).optional(),
+  offlineQueueTtlMs: z.number().int().min(1000).optional(),
+  /** Local rate limit of sync.push: entries per second, sustained, per daemon. */
+  pushRatePerSecond: z.number().positive().optional(),
+  /** Burst allowance of the push rate limit, in entries. */
+  pushBurst: z.number().int().positive().optional(),
+  /** Bound on the flush to the relay at shutdown, in ms. */
+  shutdownFlushMs: z.number().int().nonnegative().optional(),
+});
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+
+export interface Config {
+  /** ~/.config/cmdai: holds the config file and the credentials file. */
+  configDir: string;
+  configFile: string;
+  credentialsPath: string;
+  socketPath: string;
+  cachePath: string;
+  relay: string;
+  logLevel: LogLevel;
+  /** Log file used when the daemon runs in the background (`caro-sync start`). */
+  logFile: string;
+  cacheMaxSize: number;
+  syncIntervalMs: number;
+  offlineQueueTtlMs: number;
+  pushRatePerSecond: number;
+  pushBurst: number;
+  shutdownFlushMs: number;
+}
+
+export const DEFAULTS = {
+  relay: "wss://mesh.jazz.tools",
+  logLevel: "info",
+  cacheMaxSize: 104_857_600,
+  syncIntervalMs: 5_000,
+  offlineQueueTtlMs: 86_400_000,
+  pushRatePerSecond: 2_000,
+  pushBurst: 20_000,
+  shutdownFlushMs: 3_000,
+} as const satisfies Required<FileConfig>;

@@ -1,0 +1,106 @@
+// The narrow interface through which sync/ reaches the remote side (Jazz and its relay).
+// jazz/JazzSyncService implements it; sync/ never imports jazz-tools, cojson or ws.
+//
+// Records crossing this boundary are the daemon's own records (RemoteRecord), already validated;
+// the remote maps them to and from the CaroSyncRoot CoValues.
+
+/** One record as stored in CaroSyncRoot. `encrypted` is the client's base64 blob, never decrypted. */
+export type RemoteRecord =
+  | {
+      type: "command";
+      id: string;
+      deviceId: string;
+      encryptedPayload: string;
+      safetyLevel: string;
+      executed: boolean;
+      success?: boolean;
+      createdAt: number;
+      executedAt?: number;
+      deletedAt?: number;
+    }
+  | { type: "preference"; key: string; deviceId: string; encrypted: string; updatedAt: number }
+  | {
+      type: "device";
+      deviceId: string;
+      name: string;
+      platform: string;
+      schemaVersion: number;
+      firstSeen: number;
+      lastSeen: number;
+      isActive: boolean;
+    };
+
+/** Why a connection attempt failed, classified for the retry policy (SPEC §5). */
+export type ConnectFailure =
+  | { kind: "timeout"; message: string }
+  | { kind: "network"; message: string }
+  | { kind: "rateLimited"; message: string; retryAfterMs: number | null }
+  | { kind: "auth"; message: string; status: number }
+  | { kind: "server"; message: string; status: number }
+  | { kind: "invalidData"; message: string };
+
+export class RemoteConnectError extends Error {
+  constructor(readonly failure: ConnectFailure) {
+    super(failure.message);
+    this.name = "RemoteConnectError";
+  }
+}
+
+export interface RemoteIdentity {
+  /** Jazz account ID derived from the authKey (deterministic). */
+  accountId: string;
+  /** Jazz agent secret derived from the authKey. Secret: never logged. */
+  agentSecret: string;
+}
+
+export interface Remote {
+  /** Derives the Jazz identity from the 32-byte authKey. Pure, no network. */
+  deriveIdentity(authKey: Uint8Array): RemoteIdentity;
+
+  /**
+   * Opens the account with Jazz local storage (so it works offline at once). `mode: "create"` may
+   * create the account and its CaroSyncRoot, but only when the relay answers that the account is
+   * unknown or when nothing exists anywhere reachable and the caller asked for a new identity; an
+   * existing root is never replaced. Resolves once local data is loaded.
+   */
+  open(opts: { identity: RemoteIdentity; mode: "create" | "join" }): Promise<RemoteSession>;
+}
+
+export interface RemoteSession {
+  readonly accountId: string;
+  /** The CaroSyncRoot CoValue ID, or null until the root is known (offline first init). */
+  syncRootId(): string | null;
+
+  /**
+   * Makes one connection attempt to the relay. Resolves when connected; rejects with
+   * RemoteConnectError classifying the failure. The retry policy in sync/ decides when to call it.
+   */
+  connect(signal?: AbortSignal): Promise<void>;
+  /** Drops the relay connection (pause, shutdown); local writes keep working. */
+  disconnect(): void;
+  /** Called when an established connection drops (not after disconnect()). */
+  onDisconnected(listener: (failure: ConnectFailure) => void): () => void;
+  /** Last measured relay round trip in ms, or null when not connected. */
+  latencyMs(): number | null;
+
+  /**
+   * Writes records into the root (batched into few Jazz transactions). Resolves once Jazz holds
+   * them in its local storage; upload happens in the background while connected.
+   */
+  write(records: RemoteRecord[]): Promise<void>;
+  /**
+   * Resolves when everything written so far has been confirmed by the relay; rejects after
+   * `timeoutMs` (the records stay pending and are uploaded later).
+   */
+  waitForUpload(timeoutMs: number): Promise<void>;
+
+  /**
+   * Delivers records that are new or changed in the root (from any device, including records
+   * this process wrote in an earlier session), in batches. The first call replays everything
+   * already in the root. Returns an unsubscribe function.
+   */
+  onRecords(listener: (records: RemoteRecord[]) => void): () => void;
+
+  /** Flushes and closes; after it, no listener fires. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { DEFAULTS } from "../../src/config/schema.js";
+import { tempDir } from "../helpers/tmp.js";
+
+describe("loadConfig", () => {
+  let home: string;
+  let cleanup: () => Promise<void>;
+  const configFile = () => join(home, ".config", "cmdai", "sync-daemon.json");
+  const writeConfig = async (text: string) => {
+    await mkdir(join(home, ".config", "cmdai"), { recursive: true });
+    await writeFile(configFile(), text);
+  };
+
+  before(async () => ({ path: home, cleanup } = await tempDir()));
+  after(() => cleanup());
+
+  it("uses the seed's defaults and paths under HOME when nothing is set", () => {
+    const { config, warnings } = loadConfig({}, { HOME: "/home/u" });
+    assert.equal(config.relay, "wss://mesh.jazz.tools");
+    assert.equal(config.logLevel, "info");
+    assert.equal(config.cacheMaxSize, 104_857_600);
+    assert.equal(config.syncIntervalMs, 5_000);
+    assert.equal(config.offlineQueueTtlMs, 86_400_000);
+    assert.equal(config.socketPath, "/home/u/.config/cmdai/sync.sock");
+    assert.equal(config.cachePath, "/home/u/.cache/cmdai/sync.db");
+    assert.equal(config.credentialsPath, "/home/u/.config/cmdai/sync-credentials.json");
+    assert.equal(config.configFile, "/home/u/.config/cmdai/sync-daemon.json");
+    assert.deepEqual(warnings, []);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it("layers defaults < file < environment < flags", async () => {
+    await writeConfig(JSON.stringify({ relay: "ws://file:1", logLevel: "warn", syncIntervalMs: 750 }));
+    const env = { HOME: home, CARO_SYNC_RELAY: "ws://env:2", CARO_SYNC_SOCKET: "/tmp/env.sock" };
+    const fileOnly = loadConfig({}, { HOME: home });
+    assert.equal(fileOnly.config.relay, "ws://file:1");
+    assert.equal(fileOnly.config.syncIntervalMs, 750);
+    assert.equal(fileOnly.config.offlineQueueTtlMs, DEFAULTS.offlineQueueTtlMs);
+
+    const withEnv = loadConfig({}, env);
+    assert.equal(withEnv.config.relay, "ws://env:2");
+    assert.equal(withEnv.config.logLevel, "warn");
+    assert.equal(withEnv.config.socketPath, "/tmp/env.sock");
+
+    const withFlags = loadConfig({ relay: "ws://flag:3", socketPath: "/tmp/flag.sock", logLevel: "debug" }, env);
+    assert.equal(withFlags.config.relay, "ws://flag:3");
+    assert.equal(withFlags.config.socketPath, "/tmp/flag.sock");
+    assert.equal(withFlags.config.logLevel, "debug");
+  });
+
+  it("takes the cache path and log level from the environment", () => {
+    const { config } = loadConfig({}, { HOME: "/h", CARO_SYNC_CACHE_PATH: "/c/x.db", CARO_SYNC_LOG_LEVEL: "error" });
+    assert.equal(config.cachePath, "/c/x.db");
+    assert.equal(config.logLevel, "error");
+  });
+
+  it("warns about unknown keys and keeps going", async () => {
+    await writeConfig(JSON.stringify({ relay: "ws://x:1", colour: "blue" }));
+    const { config, warnings } = loadConfig({}, { HOME: home });
+    assert.equal(config.relay, "ws://x:1");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /unknown key "colour"/);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ["invalid JSON", "{ relay: ", /is not valid JSON/],
+    ["a non-object document", "[1,2]", /expected a JSON object/],
+    ["a wrong type", JSON.stringify({ syncIntervalMs: "fast" }), /"syncIntervalMs".*expected number/],
+    ["an unknown log level", JSON.stringify({ logLevel: "loud" }), /"logLevel".*expected one of trace, debug/],
+    ["a relay that is not a WebSocket URL", JSON.stringify({ relay: "http://x" }), /"relay".*ws:\/\/ or wss:\/\//],
+  ];
+  for (const [what, text, message] of bad) {
+    it(`rejects ${what}, naming the file, the key and the expectation`, async () => {
+      await writeConfig(text);
+      assert.throws(
+        () => loadConfig({}, { HOME: home }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.ok(err.message.startsWith(configFile()), err.message);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("rejects a bad log level from the environment, naming the source", async () => {
+    await writeConfig("{}");
+    assert.throws(() => loadConfig({}, { HOME: home, CARO_SYNC_LOG_LEVEL: "chatty" }), /environment CARO_SYNC_LOG_LEVEL: expected one of trace/);
+  });
+});
