@@ -1,0 +1,273 @@
+// One client connection: framing, flow control and the notification queue. Nothing a client sends
+// can make the daemon hold more than a bounded amount of memory for it:
+//  - input: the framer holds at most one line (MAX_LINE_BYTES) plus one chunk; a new chunk is read
+//    only after every complete line of the last one has been taken;
+//  - work: at most `maxInFlight` requests run at once; at the cap, reading pauses;
+//  - output: when `socket.write` returns false (the client is not reading), reading pauses until
+//    'drain', so a client that never reads stops feeding requests and responses stop accumulating;
+//  - notifications: queued while the socket is blocked, at most `maxQueuedNotifications`; beyond
+//    that they are dropped, and one `daemon.notificationsDropped {dropped}` notification takes the
+//    place of each run of dropped ones, so the client learns exactly where and how many it missed.
+import type { Socket } from "node:net";
+import type { Logger } from "../log/logger.js";
+import { ErrorCode, SyncError, type NotificationMap } from "../protocol.js";
+import { encodeError, type Dispatcher } from "./dispatch.js";
+import { LineFramer, type FrameEvent } from "./framing.js";
+import type { Connection } from "./methods/types.js";
+
+export interface ConnectionOptions {
+  dispatcher: Dispatcher;
+  logger: Logger;
+  maxLineBytes: number;
+  maxInFlight: number;
+  maxQueuedNotifications: number;
+  /** Called when a request starts and when it settles (the server counts in-flight work for stop()). */
+  onRequestStart(): void;
+  onRequestSettled(): void;
+}
+
+export interface ConnectionStats {
+  inFlight: number;
+  bufferedInputBytes: number;
+  pendingOutputBytes: number;
+  queuedNotifications: number;
+  readPaused: boolean;
+  writeBlocked: boolean;
+}
+
+/** A run of dropped notifications, reported in its place in the queue. */
+interface DroppedRun {
+  dropped: number;
+}
+
+export class IpcConnection implements Connection {
+  private readonly framer: LineFramer;
+  private inFlight = 0;
+  /** The framer has no complete line left: reading more input is safe. */
+  private framerDrained = true;
+  private writeBlocked = false;
+  private readEnded = false;
+  /** The server is stopping: no new requests are started. */
+  private stopping = false;
+  private ending = false;
+  private closed = false;
+  private readonly closeListeners = new Set<() => void>();
+  private queue: (string | DroppedRun)[] = [];
+  private queuedMessages = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.framer = new LineFramer({ maxLineBytes: opts.maxLineBytes });
+    socket.on("data", (chunk: Buffer) => {
+      if (this.ending) return; // closing: input is read only to reach the client's FIN, then dropped
+      this.framer.push(chunk);
+      this.framerDrained = false;
+      this.pump();
+    });
+    socket.on("end", () => {
+      // The client half-closed: answer what it sent (a final line needs no "\n"), then end.
+      this.readEnded = true;
+      this.framer.end();
+      this.framerDrained = false;
+      this.pump();
+    });
+    socket.on("drain", () => {
+      this.writeBlocked = false;
+      this.flushNotifications();
+      this.pump();
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      opts.logger.debug({ connection: id, code: err.code }, "connection error");
+    });
+    socket.on("close", () => this.handleClose());
+  }
+
+  notify<E extends keyof NotificationMap>(method: E, params: NotificationMap[E]): void {
+    if (this.closed || this.ending) return;
+    let line: string;
+    try {
+      line = JSON.stringify({ jsonrpc: "2.0", method, params });
+    } catch (err) {
+      this.opts.logger.error({ err, connection: this.id, method }, "notification not serializable");
+      return;
+    }
+    if (!this.writeBlocked && this.queue.length === 0) this.write(line);
+    else this.enqueue(line);
+  }
+
+  onClose(listener: () => void): () => void {
+    if (this.closed) {
+      // Registered too late: run it anyway, so a subscription made during close is still released.
+      queueMicrotask(() => this.runCloseListener(listener));
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  stats(): ConnectionStats {
+    return {
+      inFlight: this.inFlight,
+      bufferedInputBytes: this.framer.bufferedBytes,
+      pendingOutputBytes: this.socket.writableLength,
+      queuedNotifications: this.queuedMessages,
+      readPaused: this.socket.isPaused(),
+      writeBlocked: this.writeBlocked,
+    };
+  }
+
+  /** Server shutdown, step 1: start no new requests (the in-flight ones still answer). */
+  stopAccepting(): void {
+    this.stopping = true;
+    this.pump();
+  }
+
+  /** Server shutdown, step 2: end the connection; destroy it if it has not closed after `graceMs`. */
+  close(graceMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.destroy(), graceMs);
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.end();
+      // A paused socket never sees the client's FIN, so it would never close by itself.
+      this.socket.resume();
+    });
+  }
+
+  /** Takes lines from the framer while there is capacity, then decides whether to read more. */
+  private pump(): void {
+    // Once ending, the socket stays flowing (input dropped) so the client's FIN can close it.
+    if (this.closed || this.ending) return;
+    try {
+      this.takeLines();
+    } catch (err) {
+      // A defect, not client input (accept() catches per message): drop this client, keep the daemon.
+      this.opts.logger.error({ err, connection: this.id }, "connection failed; closing it");
+      this.socket.destroy();
+    }
+  }
+
+  private takeLines(): void {
+    while (!this.stopping && !this.writeBlocked && this.inFlight < this.opts.maxInFlight) {
+      const event = this.framer.next();
+      if (event === undefined) {
+        this.framerDrained = true;
+        break;
+      }
+      this.accept(event);
+    }
+    const canRead =
+      !this.stopping && !this.writeBlocked && this.inFlight < this.opts.maxInFlight && this.framerDrained;
+    if (canRead && !this.readEnded) this.socket.resume();
+    else this.socket.pause();
+    if (this.readEnded && this.framerDrained && this.inFlight === 0) this.end();
+  }
+
+  /** One framed message; its own try/catch so nothing a client sends escapes. */
+  private accept(event: FrameEvent): void {
+    try {
+      switch (event.kind) {
+        case "line":
+          this.dispatch(event.text);
+          return;
+        case "invalidUtf8":
+          this.write(encodeError(null, new SyncError(ErrorCode.ParseError, "Parse error: invalid UTF-8")));
+          return;
+        case "oversize": {
+          const message = `Payload Too Large: a line may not exceed ${event.limit} bytes`;
+          this.write(
+            encodeError(null, new SyncError(ErrorCode.PayloadTooLarge, message, { limit: event.limit })),
+          );
+          return;
+        }
+      }
+    } catch (err) {
+      this.opts.logger.error({ err, connection: this.id }, "message handling failed");
+    }
+  }
+
+  private dispatch(text: string): void {
+    this.inFlight++;
+    this.opts.onRequestStart();
+    let pending: Promise<string | null>;
+    try {
+      pending = this.opts.dispatcher.handle(text, this);
+    } catch (err) {
+      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    pending
+      .then((response) => {
+        if (response !== null) this.write(response);
+      })
+      .catch((err: unknown) => this.opts.logger.error({ err, connection: this.id }, "dispatch rejected"))
+      .finally(() => {
+        this.inFlight--;
+        this.opts.onRequestSettled();
+        this.pump();
+      })
+      .catch((err: unknown) => this.opts.logger.error({ err, connection: this.id }, "pump failed"));
+  }
+
+  private write(line: string): void {
+    if (this.closed || this.ending || !this.socket.writable) return;
+    if (this.socket.write(`${line}\n`)) return;
+    if (!this.writeBlocked)
+      this.opts.logger.debug({ connection: this.id }, "client not reading; pausing input");
+    this.writeBlocked = true;
+    this.socket.pause();
+  }
+
+  private enqueue(line: string): void {
+    if (this.queuedMessages < this.opts.maxQueuedNotifications) {
+      this.queue.push(line);
+      this.queuedMessages++;
+      return;
+    }
+    const tail = this.queue[this.queue.length - 1];
+    if (tail !== undefined && typeof tail !== "string") tail.dropped++;
+    else this.queue.push({ dropped: 1 });
+  }
+
+  private flushNotifications(): void {
+    while (!this.writeBlocked && !this.closed) {
+      const entry = this.queue.shift();
+      if (entry === undefined) return;
+      if (typeof entry === "string") {
+        this.queuedMessages--;
+        this.write(entry);
+      } else {
+        const params: NotificationMap["daemon.notificationsDropped"] = { dropped: entry.dropped };
+        this.write(JSON.stringify({ jsonrpc: "2.0", method: "daemon.notificationsDropped", params }));
+      }
+    }
+  }
+
+  private end(): void {
+    if (this.ending || this.closed) return;
+    this.ending = true;
+    this.socket.end();
+  }
+
+  private handleClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queuedMessages = 0;
+    for (const listener of this.closeListeners) this.runCloseListener(listener);
+    this.closeListeners.clear();
+  }
+
+  private runCloseListener(listener: () => void): void {
+    try {
+      listener();
+    } catch (err) {
+      this.opts.logger.error({ err, connection: this.id }, "close listener failed");
+    }
+  }
+}

@@ -1,0 +1,193 @@
+// JSON-RPC 2.0 dispatch (SPEC §2): one line in, one response line (or nothing) out. This is the one
+// place where a thrown error becomes a wire error: a SyncError keeps its code, message and data;
+// anything else becomes -32603 with a generic message and its details go to the log only.
+import type { Logger } from "../log/logger.js";
+import { ErrorCode, paramsSchemas, SyncError, type JsonRpcId, type MethodName } from "../protocol.js";
+import type { Connection, MethodContext, MethodTable } from "./methods/types.js";
+import { nestingExceeds, scanRawIds } from "./json-scan.js";
+
+/** Most messages in one batch; a larger batch is one -32600 error, so a line bounds the work it starts. */
+export const MAX_BATCH_SIZE = 1000;
+/** Deepest nesting of arrays/objects accepted in a line (RFC 8259 §9 allows a limit). */
+export const MAX_JSON_DEPTH = 64;
+/** Longest client-supplied text (method name, zod issue text) copied into an error's data. */
+const MAX_ECHO_CHARS = 200;
+/** Most validation issues listed in -32602 data. */
+const MAX_ISSUES = 20;
+
+export interface Dispatcher {
+  /**
+   * Handles one line (a message or a batch). Resolves with the response line without its `\n`, or
+   * null when nothing is to be sent (a notification, a batch of notifications). Never rejects.
+   */
+  handle(line: string, connection: Connection): Promise<string | null>;
+}
+
+export interface DispatcherOptions {
+  /** Handlers by method; a method without one is -32601 (tests pass a partial table). */
+  methods: Partial<MethodTable>;
+  /** Throws a SyncError when the daemon's state does not allow `method` now (SPEC §3). */
+  gate: (method: MethodName) => void;
+  logger: Logger;
+}
+
+type ParamsIssue = { code?: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] };
+type AnyHandler = (params: unknown, ctx: MethodContext) => unknown;
+type Message = Record<string, unknown>;
+
+export function createDispatcher({ methods, gate, logger }: DispatcherOptions): Dispatcher {
+  async function handle(line: string, connection: Connection): Promise<string | null> {
+    if (nestingExceeds(line, MAX_JSON_DEPTH)) {
+      const message = `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
+      return encodeError(null, new SyncError(ErrorCode.ParseError, message, { maxDepth: MAX_JSON_DEPTH }));
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      // V8's message quotes the input, so it stays out of the response.
+      return encodeError(null, new SyncError(ErrorCode.ParseError));
+    }
+    try {
+      if (!Array.isArray(parsed)) {
+        const rawId = isMessage(parsed) && typeof parsed.id === "number" ? scanRawIds(line)[0] : undefined;
+        return await handleMessage(parsed, rawId, connection);
+      }
+      if (parsed.length === 0) return encodeError(null, invalidRequest("Invalid Request: empty batch"));
+      if (parsed.length > MAX_BATCH_SIZE) {
+        const message = `Invalid Request: batch of ${parsed.length} messages exceeds the limit of ${MAX_BATCH_SIZE}`;
+        return encodeError(null, invalidRequest(message, { limit: MAX_BATCH_SIZE }));
+      }
+      const rawIds = parsed.some((m) => isMessage(m) && typeof m.id === "number") ? scanRawIds(line) : [];
+      const responses = await Promise.all(parsed.map((m, i) => handleMessage(m, rawIds[i], connection)));
+      const lines = responses.filter((r): r is string => r !== null);
+      return lines.length === 0 ? null : `[${lines.join(",")}]`;
+    } catch (err) {
+      logger.error({ err, connection: connection.id }, "dispatch failed");
+      return encodeError(null, new SyncError(ErrorCode.InternalError));
+    }
+  }
+
+  /** One message of a line or batch. Resolves with its response, or null for a notification. */
+  async function handleMessage(msg: unknown, rawId: string | undefined, connection: Connection) {
+    if (!isMessage(msg)) return encodeError(null, invalidRequest("Invalid Request: expected an object"));
+    const hasId = Object.hasOwn(msg, "id");
+    const id = msg.id;
+    if (hasId && !isValidId(id)) {
+      return encodeError(null, invalidRequest('Invalid Request: "id" must be a string, number or null'));
+    }
+    const idText = hasId ? idSource(id as JsonRpcId, rawId) : "null";
+    const envelopeProblem = checkEnvelope(msg);
+    if (envelopeProblem) return encodeResponse(idText, "error", errorJson(invalidRequest(envelopeProblem)));
+
+    const method = msg.method as string;
+    const started = performance.now();
+    let outcome: { member: "result" | "error"; json: string; code?: number };
+    try {
+      // JSON.stringify gives undefined for a function or symbol result: send null, never "undefined".
+      const json = JSON.stringify((await call(method, msg.params, connection)) ?? null) ?? "null";
+      outcome = { member: "result", json };
+    } catch (err) {
+      const wire = toWireError(err, { method, connection: connection.id });
+      outcome = { member: "error", json: errorJson(wire), code: wire.code };
+    }
+    logger.debug(
+      {
+        method: clip(method),
+        id: typeof id === "string" ? clip(id) : id,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(outcome.code === undefined ? {} : { code: outcome.code }),
+      },
+      hasId ? "request" : "notification",
+    );
+    // Notifications never produce output, not even errors (JSON-RPC 2.0 §4.1).
+    return hasId ? encodeResponse(idText, outcome.member, outcome.json) : null;
+  }
+
+  async function call(method: string, params: unknown, connection: Connection): Promise<unknown> {
+    if (!Object.hasOwn(paramsSchemas, method) || !Object.hasOwn(methods, method)) {
+      throw new SyncError(ErrorCode.MethodNotFound, `Method not found: ${clip(method)}`, {
+        method: clip(method),
+      });
+    }
+    const name = method as MethodName;
+    gate(name);
+    const checked = paramsSchemas[name].safeParse(params);
+    if (!checked.success) throw invalidParams(checked.error.issues);
+    const handler = methods[name] as unknown as AnyHandler;
+    return await handler(checked.data, { connection });
+  }
+
+  function toWireError(err: unknown, context: { method: string; connection: number }): SyncError {
+    if (err instanceof SyncError) return err;
+    logger.error({ err, method: clip(context.method), connection: context.connection }, "handler failed");
+    return new SyncError(ErrorCode.InternalError);
+  }
+
+  /** Serializes a SyncError's wire form; data that cannot be serialized degrades to -32603. */
+  function errorJson(err: SyncError): string {
+    try {
+      return JSON.stringify({ code: err.code, message: err.message, data: err.data });
+    } catch (cause) {
+      logger.error({ err: cause, code: err.code }, "error data not serializable");
+      return JSON.stringify(new SyncError(ErrorCode.InternalError).toJSON());
+    }
+  }
+
+  return { handle };
+}
+
+/** A complete response line for an error with `id` (null for parse errors, oversize lines and the like). */
+export function encodeError(id: JsonRpcId, err: SyncError): string {
+  return encodeResponse(JSON.stringify(id), "error", JSON.stringify(err.toJSON()));
+}
+
+function encodeResponse(idText: string, member: "result" | "error", json: string): string {
+  return `{"jsonrpc":"2.0","id":${idText},"${member}":${json}}`;
+}
+
+function invalidRequest(message: string, data: Record<string, unknown> = {}): SyncError {
+  return new SyncError(ErrorCode.InvalidRequest, message, data);
+}
+
+/** Returns what is wrong with a request object's members, or undefined when it is well-formed. */
+function checkEnvelope(msg: Message): string | undefined {
+  if (msg.jsonrpc !== "2.0") return 'Invalid Request: "jsonrpc" must be "2.0"';
+  if (typeof msg.method !== "string") return 'Invalid Request: "method" must be a string';
+  if (Object.hasOwn(msg, "params") && (typeof msg.params !== "object" || msg.params === null)) {
+    return 'Invalid Request: "params" must be an object or an array';
+  }
+  return undefined;
+}
+
+/** -32602 naming the first offending field; issue messages describe the schema, never the input. */
+function invalidParams(issues: readonly ParamsIssue[]): SyncError {
+  const list = issues.slice(0, MAX_ISSUES).map((issue) => ({
+    // An unknown key is reported on its parent object; name the key itself as the field.
+    path: [...issue.path, ...(issue.code === "unrecognized_keys" ? (issue.keys ?? []).slice(0, 1) : [])].map(
+      (p) => (typeof p === "number" ? p : clip(String(p))),
+    ),
+    message: clip(issue.message),
+  }));
+  const first = list[0];
+  const field = first && first.path.length > 0 ? first.path.join(".") : "params";
+  const detail = first ? `: ${field}: ${first.message}` : "";
+  return new SyncError(ErrorCode.InvalidParams, `Invalid params${detail}`, { field, issues: list });
+}
+
+/** The id's text for the response: a number's own source text, so it is echoed exactly. */
+function idSource(id: JsonRpcId, rawId: string | undefined): string {
+  return typeof id === "number" && rawId !== undefined ? rawId : JSON.stringify(id);
+}
+
+function isMessage(value: unknown): value is Message {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return id === null || typeof id === "string" || typeof id === "number";
+}
+
+function clip(text: string): string {
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}…` : text;
+}

@@ -1,0 +1,209 @@
+// The IPC server (SPEC §2): newline-delimited JSON-RPC 2.0 over a Unix socket (a named pipe on
+// Windows). It owns the socket file and the connections; each connection owns its flow control
+// (connection.ts); the dispatcher turns lines into responses (dispatch.ts).
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../log/logger.js";
+import { MAX_LINE_BYTES } from "../protocol.js";
+import { IpcConnection } from "./connection.js";
+import type { Dispatcher } from "./dispatch.js";
+import {
+  clearStaleSocket,
+  listenPrivately,
+  prepareSocketDirectory,
+  removeSocketFile,
+  secureSocketFile,
+  usesNamedPipe,
+} from "./socket-file.js";
+
+export { AlreadyRunningError } from "./socket-file.js";
+
+export interface IpcLimits {
+  /** Longest line read, newline excluded (default MAX_LINE_BYTES, 1 MiB). */
+  maxLineBytes: number;
+  /** Requests (lines) running at once per connection; at the cap the connection is not read. */
+  maxInFlightPerConnection: number;
+  /** Notifications queued for a connection that is not reading; more are dropped and counted. */
+  maxQueuedNotifications: number;
+  /** Connections served at once; further ones are closed on accept. */
+  maxConnections: number;
+  /** How long start() waits for an existing socket to answer daemon.ping. */
+  probeTimeoutMs: number;
+  /** How long stop() lets a connection flush its output after end() before destroying it. */
+  closeGraceMs: number;
+}
+
+export const DEFAULT_IPC_LIMITS: IpcLimits = {
+  maxLineBytes: MAX_LINE_BYTES,
+  maxInFlightPerConnection: 64,
+  maxQueuedNotifications: 1000,
+  maxConnections: 256,
+  probeTimeoutMs: 1000,
+  closeGraceMs: 1000,
+};
+
+export interface IpcServerOptions {
+  socketPath: string;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  limits?: Partial<IpcLimits>;
+}
+
+export interface IpcStats {
+  connections: number;
+  inFlight: number;
+  /** Input bytes held by all framers (partial lines and unread chunks). */
+  bufferedInputBytes: number;
+  /** Output bytes written but not yet taken by the kernel, over all connections. */
+  pendingOutputBytes: number;
+  queuedNotifications: number;
+  /** Connections whose input is paused (in-flight cap or a client not reading). */
+  readPaused: number;
+  /** Connections whose output is blocked because the client is not reading. */
+  writeBlocked: number;
+}
+
+export interface IpcServer {
+  readonly socketPath: string;
+  /**
+   * Prepares the socket file (see socket-file.ts) and listens. Rejects with AlreadyRunningError
+   * when another daemon answers on the socket, and with an Error when the path is unusable.
+   */
+  start(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish and writes their responses (for at most
+   * `drainMs`, default 5 s), ends every connection and removes the socket file. Idempotent: every
+   * call returns the same promise. Never rejects.
+   */
+  stop(opts?: { drainMs?: number }): Promise<void>;
+  connections(): number;
+  inFlight(): number;
+  stats(): IpcStats;
+}
+
+export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcServerOptions): IpcServer {
+  const config: IpcLimits = { ...DEFAULT_IPC_LIMITS, ...limits };
+  const open = new Set<IpcConnection>();
+  let server: Server | undefined;
+  let socketIno: number | undefined;
+  let nextId = 1;
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  let stopping: Promise<void> | undefined;
+
+  function accept(socket: Socket): void {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    const connection = new IpcConnection(nextId++, socket, {
+      dispatcher,
+      logger,
+      maxLineBytes: config.maxLineBytes,
+      maxInFlight: config.maxInFlightPerConnection,
+      maxQueuedNotifications: config.maxQueuedNotifications,
+      onRequestStart: () => inFlight++,
+      onRequestSettled: () => {
+        inFlight--;
+        if (inFlight > 0) return;
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const wake of waiters) wake();
+      },
+    });
+    open.add(connection);
+    logger.debug({ connection: connection.id, connections: open.size }, "client connected");
+    connection.onClose(() => {
+      open.delete(connection);
+      logger.debug({ connection: connection.id, connections: open.size }, "client disconnected");
+    });
+  }
+
+  async function start(): Promise<void> {
+    if (server) throw new Error("IPC server already started");
+    if (!usesNamedPipe()) {
+      await prepareSocketDirectory(socketPath, logger);
+      await clearStaleSocket(socketPath, config.probeTimeoutMs);
+    }
+    const candidate = createServer({ allowHalfOpen: true }, accept);
+    candidate.maxConnections = config.maxConnections;
+    await listenPrivately(candidate, socketPath);
+    candidate.on("error", (err) => logger.error({ err }, "IPC server error"));
+    try {
+      if (!usesNamedPipe()) socketIno = await secureSocketFile(socketPath);
+    } catch (err) {
+      candidate.close();
+      throw err;
+    }
+    server = candidate;
+    logger.info({ socket: socketPath }, "IPC server listening");
+  }
+
+  function waitIdle(ms: number): Promise<boolean> {
+    if (inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        idleWaiters = idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, ms);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      idleWaiters.push(wake);
+    });
+  }
+
+  async function shutdown(drainMs: number): Promise<void> {
+    const listening = server;
+    if (!listening) return;
+    // Closing the listener first: new clients get ECONNREFUSED/ENOENT, not a half-served connection.
+    const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+    for (const connection of open) connection.stopAccepting();
+    if (!(await waitIdle(drainMs))) {
+      logger.warn({ inFlight, drainMs }, "IPC stop: requests still running after the drain bound");
+    }
+    await Promise.all([...open].map((c) => c.close(config.closeGraceMs)));
+    await closed;
+    if (!usesNamedPipe()) {
+      try {
+        await removeSocketFile(socketPath, socketIno);
+      } catch (err) {
+        logger.warn({ err, socket: socketPath }, "could not remove the socket file");
+      }
+    }
+    logger.info({ socket: socketPath }, "IPC server stopped");
+  }
+
+  return {
+    socketPath,
+    start,
+    stop(opts = {}) {
+      stopping ??= shutdown(opts.drainMs ?? 5_000).catch((err: unknown) => {
+        logger.error({ err }, "IPC stop failed");
+      });
+      return stopping;
+    },
+    connections: () => open.size,
+    inFlight: () => inFlight,
+    stats() {
+      const stats: IpcStats = {
+        connections: open.size,
+        inFlight,
+        bufferedInputBytes: 0,
+        pendingOutputBytes: 0,
+        queuedNotifications: 0,
+        readPaused: 0,
+        writeBlocked: 0,
+      };
+      for (const connection of open) {
+        const s = connection.stats();
+        stats.bufferedInputBytes += s.bufferedInputBytes;
+        stats.pendingOutputBytes += s.pendingOutputBytes;
+        stats.queuedNotifications += s.queuedNotifications;
+        if (s.readPaused) stats.readPaused++;
+        if (s.writeBlocked) stats.writeBlocked++;
+      }
+      return stats;
+    },
+  };
+}
