@@ -5,7 +5,11 @@ import { RetryPolicy, type RetryDecision } from "../../src/sync/retryPolicy.js";
 
 const timeout: ConnectFailure = { kind: "timeout", message: "no answer" };
 const refused: ConnectFailure = { kind: "network", message: "ECONNREFUSED" };
-const limited = (retryAfterMs: number | null): ConnectFailure => ({ kind: "rateLimited", message: "429", retryAfterMs });
+const limited = (retryAfterMs: number | null): ConnectFailure => ({
+  kind: "rateLimited",
+  message: "429",
+  retryAfterMs,
+});
 const unavailable: ConnectFailure = { kind: "server", message: "503", status: 503 };
 const unauthorized: ConnectFailure = { kind: "auth", message: "401", status: 401 };
 
@@ -74,7 +78,9 @@ describe("RetryPolicy (seed table)", () => {
 
   it("jitters probes within ±20 % of syncIntervalMs", () => {
     const low = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0 }), unavailable, 3).at(-1);
-    const high = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0.999999 }), unavailable, 3).at(-1);
+    const high = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0.999999 }), unavailable, 3).at(
+      -1,
+    );
     assert.deepEqual(low, { kind: "probe", delayMs: 8000 });
     assert.deepEqual(high, { kind: "probe", delayMs: 12000 });
   });

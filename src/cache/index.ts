@@ -1,0 +1,21 @@
+// What main.ts needs from cache/: the local stores SyncManager runs on.
+import type { Config } from "../config/schema.js";
+import type { CredentialStore } from "../sync/credentials.js";
+import type { LocalCache } from "../sync/localCache.js";
+import { CredentialsFile } from "./credentialsFile.js";
+import { SqliteCache } from "./sqliteCache.js";
+
+export { SqliteCache } from "./sqliteCache.js";
+export { CredentialsFile } from "./credentialsFile.js";
+export { CacheSchemaError } from "./migrations.js";
+
+/** Opens the cache at config.cachePath and binds the credentials file at config.credentialsPath. */
+export function openLocalStores(config: Pick<Config, "cachePath" | "credentialsPath">): {
+  cache: LocalCache;
+  credentials: CredentialStore;
+} {
+  return {
+    cache: SqliteCache.open(config.cachePath),
+    credentials: new CredentialsFile(config.credentialsPath),
+  };
+}

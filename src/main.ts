@@ -1,0 +1,201 @@
+// Composition root: config → logger → cache/SyncManager → methods → IPC server → start → signals.
+// Every part is built here and handed only the narrow things it needs; shutdown runs in reverse.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { pino } from "pino";
+import { openLocalStores } from "./cache/index.js";
+import { ConfigError, EX_CONFIG, loadConfig, type ConfigOverrides } from "./config/load.js";
+import type { Config } from "./config/schema.js";
+import { createGate } from "./ipc/gate.js";
+import { createDispatcher } from "./ipc/dispatch.js";
+import { daemonMethods } from "./ipc/methods/daemon.js";
+import { deviceMethods } from "./ipc/methods/device.js";
+import { syncMethods } from "./ipc/methods/sync.js";
+import type { MethodTable } from "./ipc/methods/types.js";
+import { AlreadyRunningError, createIpcServer } from "./ipc/server.js";
+import { createLogger, type Logger } from "./log/logger.js";
+import { instrumentMethods } from "./metrics/instrument.js";
+import { createMetrics } from "./metrics/metrics.js";
+import type { NotificationMap } from "./protocol.js";
+import { systemClock, type Clock } from "./sync/clock.js";
+import { CredentialsError } from "./sync/credentials.js";
+import { SyncManager } from "./sync/SyncManager.js";
+import { DAEMON_VERSION } from "./version.js";
+
+/** Exit codes of the daemon process (sysexits.h where one fits). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  alreadyRunning: 75, // EX_TEMPFAIL: another daemon owns the socket
+  config: EX_CONFIG,
+  noPermission: 77, // EX_NOPERM: the credentials file is readable by others
+  software: 70, // EX_SOFTWARE: an unexpected crash
+} as const;
+
+// SyncManager event names behind the protocol's notification names.
+const EVENT_SOURCES = {
+  "sync.stateChange": "stateChange",
+  "sync.complete": "syncComplete",
+  "sync.error": "error",
+  "sync.entries": "entries",
+} as const;
+
+export interface DaemonHandle {
+  readonly config: Readonly<Config>;
+  /** Resolves with the exit code once the daemon has stopped. */
+  readonly stopped: Promise<number>;
+  shutdown(reason: string): Promise<number>;
+}
+
+/**
+ * Runs the daemon in this process until it stops. Resolves with the process exit code:
+ * 0 after a clean shutdown, 78 for a configuration error, 75 when another daemon is live.
+ * `background: true` logs to config.logFile instead of stderr.
+ */
+export async function runDaemon(opts: { overrides: ConfigOverrides; background: boolean }): Promise<number> {
+  let config: Readonly<Config>;
+  let warnings: string[];
+  try {
+    ({ config, warnings } = loadConfig(opts.overrides));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`caro-sync: configuration error: ${err.message}\n`);
+    return EXIT.config;
+  }
+  const logger = createLogger({ level: config.logLevel, destination: logDestination(config, opts.background) });
+  for (const warning of warnings) logger.warn(warning);
+
+  let daemon: DaemonHandle;
+  try {
+    daemon = await startDaemon({ config, logger });
+  } catch (err) {
+    if (err instanceof AlreadyRunningError) {
+      process.stderr.write(`caro-sync: ${err.message}\n`);
+      return EXIT.alreadyRunning;
+    }
+    if (err instanceof CredentialsError) {
+      logger.fatal({ err }, "credentials refused");
+      process.stderr.write(`caro-sync: ${err.message}\n`);
+      return EXIT.noPermission;
+    }
+    logger.fatal({ err }, "daemon failed to start");
+    process.stderr.write(`caro-sync: failed to start: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
+
+  // A crash past per-message isolation leaves state unknown: log it and exit; the cache is durable.
+  process.on("uncaughtException", (err) => {
+    logger.fatal({ err }, "uncaught exception");
+    logger.flush();
+    process.exit(EXIT.software);
+  });
+  const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(signal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  const code = await daemon.stopped;
+  process.off("SIGTERM", onSignal);
+  process.off("SIGINT", onSignal);
+  logger.flush();
+  return code;
+}
+
+function logDestination(config: Readonly<Config>, background: boolean) {
+  if (!background) return pino.destination({ fd: 2, sync: true });
+  mkdirSync(dirname(config.logFile), { recursive: true, mode: 0o700 });
+  return pino.destination({ dest: config.logFile, append: true, sync: true, mode: 0o600 });
+}
+
+/** Builds and starts every part. Throws AlreadyRunningError when a live daemon owns the socket. */
+export async function startDaemon(deps: {
+  config: Readonly<Config>;
+  logger: Logger;
+  clock?: Clock;
+}): Promise<DaemonHandle> {
+  const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const startedAt = clock.now();
+
+  const manager = await SyncManager.open({
+    ...openLocalStores(config),
+    config,
+    clock,
+    logger: logger.child({ part: "sync" }),
+    remote: null,
+  });
+  const metrics = createMetrics({ queueSize: () => manager.healthReport().queue.pending });
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<number> | null = null;
+
+  const methods: MethodTable = instrumentMethods(
+    {
+      ...daemonMethods({
+        version: DAEMON_VERSION,
+        startedAt,
+        clock,
+        metrics,
+        health: () => manager.healthReport(),
+        // The shutdown request itself is in flight; it is not pending work.
+        pendingOperations: () => manager.pendingOperations() + Math.max(0, server.inFlight() - 1),
+        requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
+        subscribe: (event, listener) =>
+          manager.on(EVENT_SOURCES[event], listener as (payload: NotificationMap[typeof event]) => void),
+      }),
+      ...syncMethods(manager),
+      ...deviceMethods(manager),
+    },
+    metrics,
+  );
+  const dispatcher = createDispatcher({
+    methods,
+    gate: createGate(() => manager.state),
+    logger: logger.child({ part: "ipc" }),
+  });
+  const server = createIpcServer({ socketPath: config.socketPath, dispatcher, logger: logger.child({ part: "ipc" }) });
+
+  try {
+    await server.start();
+  } catch (err) {
+    await manager.shutdown({ flushMs: 0 });
+    throw err;
+  }
+  try {
+    await manager.start();
+  } catch (err) {
+    await server.stop({ drainMs: 0 });
+    await manager.shutdown({ flushMs: 0 });
+    throw err;
+  }
+  logger.info(
+    { socket: config.socketPath, state: manager.state, version: DAEMON_VERSION },
+    "caro-sync daemon ready",
+  );
+
+  // Ordered, best-effort: stop accepting and drain in-flight requests, flush and close the sync
+  // side (remote, then cache), and report. Each failure is logged; the next step still runs.
+  const shutdown = (reason: string): Promise<number> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, "shutting down");
+      let code: number = EXIT.ok;
+      try {
+        await server.stop({ drainMs: 5_000 });
+      } catch (err) {
+        logger.error({ err }, "stopping the IPC server failed");
+        code = EXIT.failure;
+      }
+      try {
+        await manager.shutdown({ flushMs: config.shutdownFlushMs });
+      } catch (err) {
+        logger.error({ err }, "closing the sync manager failed");
+        code = EXIT.failure;
+      }
+      logger.info({ code }, "daemon stopped");
+      resolveStopped(code);
+      return code;
+    })();
+    return stopping;
+  };
+
+  return { config, stopped, shutdown };
+}

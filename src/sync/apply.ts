@@ -1,0 +1,70 @@
+// Applies records to the cache with the merge rules, in one transaction: local changes (pushes,
+// deletes, device updates), which are queued for the relay, and records from the relay, which are not.
+import type { Logger } from "../log/logger.js";
+import type { EntryKey, LocalCache } from "./localCache.js";
+import { mergeRecord } from "./merge.js";
+import { recordKey } from "./records.js";
+import type { RemoteRecord } from "./remote.js";
+
+export interface Change {
+  /** How the caller names this change in errors (the pushed id). */
+  label: string;
+  record: RemoteRecord;
+}
+
+export interface ApplyResult {
+  /** Changes accepted, whether or not they changed anything (a losing preference write is accepted). */
+  accepted: { label: string; key: EntryKey }[];
+  /** Changes contradicting an immutable field of the stored entry. */
+  conflicts: { label: string; message: string }[];
+  /** Entries that got a new version (and cursor). */
+  changed: number;
+  lastCursor: number | null;
+}
+
+/**
+ * Merges each change into the cache under a fresh cursor when it changes something. With
+ * `enqueue`, every changed entry is queued for the relay in the same transaction, so an accepted
+ * change is never stored without its queue row. Durable when it returns.
+ */
+export function applyChanges(
+  cache: LocalCache,
+  changes: readonly Change[],
+  opts: { now: number; enqueue: boolean; logger?: Logger },
+): ApplyResult {
+  const result: ApplyResult = { accepted: [], conflicts: [], changed: 0, lastCursor: null };
+  cache.transaction(() => {
+    for (const { label, record } of changes) {
+      const key = recordKey(record);
+      const stored = cache.entries.get(key);
+      const outcome = mergeRecord(
+        stored && withPayloadIfEvicted(stored.record, stored.evicted, record),
+        record,
+      );
+      if (outcome.kind === "conflict") {
+        result.conflicts.push({ label, message: outcome.message });
+        opts.logger?.warn(
+          { type: key.type, id: key.id, reason: outcome.message },
+          "record conflicts with the cache",
+        );
+        continue;
+      }
+      result.accepted.push({ label, key });
+      if (outcome.kind === "unchanged") continue;
+      const cursor = cache.entries.put(outcome.record, opts.now);
+      if (opts.enqueue) cache.queue.enqueue(key, cursor, opts.now);
+      result.changed++;
+      result.lastCursor = cursor;
+    }
+  });
+  return result;
+}
+
+/**
+ * An evicted command lost only its payload, which never changes: the incoming record supplies it,
+ * so the merge sees a change only when the metadata changed (then the full entry comes back).
+ */
+function withPayloadIfEvicted(stored: RemoteRecord, evicted: boolean, incoming: RemoteRecord): RemoteRecord {
+  if (!evicted || stored.type !== "command" || incoming.type !== "command") return stored;
+  return { ...stored, encryptedPayload: incoming.encryptedPayload };
+}

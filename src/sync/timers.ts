@@ -1,0 +1,76 @@
+// The SyncManager's recurring work on the injected clock: the queue TTL check and the periodic
+// lastSeen update while online. Each timer has one owner and is cleared on stop.
+import type { Logger } from "../log/logger.js";
+import type { Clock, TimerHandle } from "./clock.js";
+
+/** How often this device's lastSeen is refreshed while ONLINE (SPEC: no more than once a minute). */
+export const LAST_SEEN_INTERVAL_MS = 5 * 60_000;
+
+export class SyncTimers {
+  private expiry: TimerHandle | null = null;
+  private lastSeen: TimerHandle | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  startExpiry(everyMs: number, fn: () => void): void {
+    this.stopExpiry();
+    const tick = (): void => {
+      this.run(fn);
+      this.expiry = this.clock.setTimeout(tick, everyMs);
+    };
+    this.expiry = this.clock.setTimeout(tick, everyMs);
+  }
+
+  startLastSeen(fn: () => void): void {
+    this.stopLastSeen();
+    const tick = (): void => {
+      this.run(fn);
+      this.lastSeen = this.clock.setTimeout(tick, LAST_SEEN_INTERVAL_MS);
+    };
+    this.lastSeen = this.clock.setTimeout(tick, LAST_SEEN_INTERVAL_MS);
+  }
+
+  stopExpiry(): void {
+    if (this.expiry) this.clock.clearTimeout(this.expiry);
+    this.expiry = null;
+  }
+
+  stopLastSeen(): void {
+    if (this.lastSeen) this.clock.clearTimeout(this.lastSeen);
+    this.lastSeen = null;
+  }
+
+  stopAll(): void {
+    this.stopExpiry();
+    this.stopLastSeen();
+  }
+
+  /** Resolves true when `work` settles within `ms`, false when the time runs out first. */
+  within(work: Promise<unknown>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
+      work.then(
+        () => {
+          this.clock.clearTimeout(timer);
+          resolve(true);
+        },
+        (err: unknown) => {
+          this.logger.warn({ err }, "background work failed");
+          this.clock.clearTimeout(timer);
+          resolve(true);
+        },
+      );
+    });
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, "periodic sync task failed");
+    }
+  }
+}

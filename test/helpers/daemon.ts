@@ -1,0 +1,104 @@
+// Runs the real daemon as a child process (`bin/caro-sync daemon`) with its own HOME in a temp dir,
+// waits until its socket answers, and stops it (and removes the temp dir) afterwards.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { SyncClient } from "../../src/client/SyncClient.js";
+import { tempDir } from "./tmp.js";
+import { waitFor } from "./wait.js";
+
+export const BIN = fileURLToPath(new URL("../../../bin/caro-sync", import.meta.url));
+
+export interface DaemonProcess {
+  readonly home: string;
+  readonly socketPath: string;
+  readonly cachePath: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  client(): Promise<SyncClient>;
+  /** SIGTERM, wait for exit; SIGKILL if it does not exit in time. */
+  stop(): Promise<number | string>;
+  /** Stops the daemon and removes its HOME. */
+  cleanup(): Promise<void>;
+}
+
+/** A relay URL nothing listens on: the daemon works offline against its cache. */
+export const UNREACHABLE_RELAY = "ws://127.0.0.1:9";
+
+export async function spawnDaemon(
+  opts: { home?: string; env?: NodeJS.ProcessEnv; args?: string[]; waitReady?: boolean } = {},
+): Promise<DaemonProcess> {
+  const dir = opts.home ? { path: opts.home, cleanup: async () => {} } : await tempDir("csd-");
+  const home = dir.path;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    CARO_SYNC_RELAY: UNREACHABLE_RELAY,
+    CARO_SYNC_LOG_LEVEL: "info",
+    ...opts.env,
+  };
+  const socketPath = env.CARO_SYNC_SOCKET ?? join(home, ".config", "cmdai", "sync.sock");
+  const cachePath = env.CARO_SYNC_CACHE_PATH ?? join(home, ".cache", "cmdai", "sync.db");
+  const child = spawn(process.execPath, [BIN, "daemon", ...(opts.args ?? [])], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+  );
+  let exitedYet = false;
+  void exited.then(() => (exitedYet = true));
+
+  const connect = () => SyncClient.connect({ socketPath });
+  const stop = async () => {
+    if (!exitedYet) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    return exited;
+  };
+  const daemon: DaemonProcess = {
+    home,
+    socketPath,
+    cachePath,
+    env,
+    child,
+    exited,
+    stderr: () => stderr,
+    client: connect,
+    stop,
+    cleanup: async () => {
+      await stop();
+      await dir.cleanup();
+    },
+  };
+
+  if (opts.waitReady !== false) {
+    try {
+      await waitFor(
+        async () => {
+          if (exitedYet) throw new Error(`daemon exited early: ${stderr}`);
+          const client = await connect();
+          try {
+            return await client.ping();
+          } finally {
+            client.close();
+          }
+        },
+        { timeoutMs: 15_000, what: "the daemon to answer daemon.ping" },
+      );
+    } catch (err) {
+      await daemon.cleanup();
+      throw err;
+    }
+  }
+  return daemon;
+}

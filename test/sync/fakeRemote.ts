@@ -1,0 +1,128 @@
+// An in-memory Remote for testing SyncManager's use of the Remote interface (write, confirm after
+// waitForUpload, merge onRecords) and for injecting faults. It is not Jazz and stands in for it only
+// in these unit tests; the product never uses it.
+import { createHash } from "node:crypto";
+import type {
+  ConnectFailure,
+  Remote,
+  RemoteIdentity,
+  RemoteRecord,
+  RemoteSession,
+} from "../../src/sync/remote.js";
+import { RemoteConnectError } from "../../src/sync/remote.js";
+import { keyString, recordKey } from "../../src/sync/records.js";
+
+/** What the relay holds: records by key, as last uploaded. */
+export class FakeRelay {
+  readonly records = new Map<string, RemoteRecord>();
+  reachable = true;
+}
+
+export class FakeRemote implements Remote {
+  readonly sessions: FakeSession[] = [];
+  constructor(readonly relay = new FakeRelay()) {}
+
+  deriveIdentity(authKey: Uint8Array): RemoteIdentity {
+    const hex = createHash("sha256").update(authKey).digest("hex");
+    return { accountId: `co_z${hex.slice(0, 24)}`, agentSecret: `secret_${hex.slice(24)}` };
+  }
+
+  open(opts: { identity: RemoteIdentity; mode: "create" | "join" }): Promise<RemoteSession> {
+    const session = new FakeSession(this.relay, opts.identity.accountId);
+    this.sessions.push(session);
+    return Promise.resolve(session);
+  }
+
+  get session(): FakeSession {
+    const s = this.sessions[this.sessions.length - 1];
+    if (!s) throw new Error("no session opened");
+    return s;
+  }
+}
+
+export class FakeSession implements RemoteSession {
+  connected = false;
+  closed = false;
+  /** While true, waitForUpload rejects (an upload that does not get through). */
+  holdUploads = false;
+  /** While set, waitForUpload waits for it before confirming (an upload in flight). */
+  uploadGate: Promise<void> | null = null;
+  /** Every batch passed to write(), in order. */
+  readonly writes: RemoteRecord[][] = [];
+  private unuploaded: RemoteRecord[] = [];
+  private readonly recordListeners = new Set<(records: RemoteRecord[]) => void>();
+  private readonly dropListeners = new Set<(failure: ConnectFailure) => void>();
+
+  constructor(
+    private readonly relay: FakeRelay,
+    readonly accountId: string,
+  ) {}
+
+  syncRootId(): string | null {
+    return this.connected ? "co_zRoot" : null;
+  }
+
+  connect(): Promise<void> {
+    if (!this.relay.reachable)
+      return Promise.reject(new RemoteConnectError({ kind: "network", message: "ECONNREFUSED" }));
+    this.connected = true;
+    return Promise.resolve();
+  }
+
+  disconnect(): void {
+    this.connected = false;
+  }
+
+  /** Test control: the established connection drops. */
+  drop(failure: ConnectFailure = { kind: "network", message: "connection reset" }): void {
+    this.connected = false;
+    for (const l of this.dropListeners) l(failure);
+  }
+
+  onDisconnected(listener: (failure: ConnectFailure) => void): () => void {
+    this.dropListeners.add(listener);
+    return () => this.dropListeners.delete(listener);
+  }
+
+  latencyMs(): number | null {
+    return this.connected ? 3 : null;
+  }
+
+  write(records: RemoteRecord[]): Promise<void> {
+    this.writes.push(records);
+    this.unuploaded.push(...records);
+    return Promise.resolve();
+  }
+
+  async waitForUpload(_timeoutMs: number): Promise<void> {
+    // What was written before the wait is what this wait confirms.
+    const batch = this.unuploaded;
+    this.unuploaded = [];
+    if (this.uploadGate) await this.uploadGate;
+    if (!this.connected || this.holdUploads) {
+      this.unuploaded.unshift(...batch);
+      throw new Error("upload not confirmed in time");
+    }
+    for (const r of batch) this.relay.records.set(keyString(recordKey(r)), r);
+  }
+
+  onRecords(listener: (records: RemoteRecord[]) => void): () => void {
+    this.recordListeners.add(listener);
+    const snapshot = [...this.relay.records.values()];
+    if (snapshot.length > 0) queueMicrotask(() => listener(snapshot));
+    return () => this.recordListeners.delete(listener);
+  }
+
+  /** Test control: records arrive from the relay (another device wrote them). */
+  deliver(records: RemoteRecord[]): void {
+    for (const l of this.recordListeners) l(records);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.connected = false;
+    this.recordListeners.clear();
+    this.dropListeners.clear();
+    return Promise.resolve();
+  }
+}
