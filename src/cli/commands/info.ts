@@ -1,0 +1,144 @@
+// Looking at the daemon: ping, status, health. These never start the daemon: they report on it.
+import type { Command } from "commander";
+import { EVENT_NAMES, type HealthResult, type StatusResult } from "../../protocol.js";
+import { ConnectionError } from "../../client/errors.js";
+import type { CliContext } from "../context.js";
+import { EXIT } from "../exitCodes.js";
+import { duration, when } from "../output.js";
+import type { Action } from "../program.js";
+
+export function registerInfoCommands(program: Command, action: Action): void {
+  program
+    .command("ping")
+    .description("check that the daemon answers, and how fast")
+    .action(action((ctx) => ping(ctx)));
+  program
+    .command("status")
+    .description("sync state, pending entries, this device")
+    .option("-w, --watch", "print it again whenever it changes, until interrupted (--json: JSON lines)")
+    .action(action((ctx, opts: { watch?: boolean }) => (opts.watch ? watchStatus(ctx) : status(ctx))));
+  program
+    .command("health")
+    .description("the daemon's health report (exit 1 when unhealthy)")
+    .action(action((ctx) => health(ctx)));
+}
+
+async function ping(ctx: CliContext): Promise<number> {
+  await ctx.withClient(async (client) => {
+    const started = performance.now();
+    const result = await client.ping();
+    const roundTripMs = Math.round((performance.now() - started) * 1000) / 1000;
+    ctx.out.result(
+      { ...result, roundTripMs },
+      () =>
+        `pong from the caro-sync daemon ${result.version} in ${roundTripMs} ms (up ${duration(result.uptime)})`,
+    );
+  });
+  return EXIT.ok;
+}
+
+async function status(ctx: CliContext): Promise<number> {
+  const result = await ctx.withClient((client) => client.status());
+  ctx.out.result(result, () => formatStatus(result));
+  return EXIT.ok;
+}
+
+/**
+ * Prints the status, subscribes to the daemon's events and prints it again after each (coalesced:
+ * events that arrive while a status call is in flight cause one more call, not one each). Ends
+ * on SIGINT (exit 0) or when the daemon goes away (exit 3).
+ */
+async function watchStatus(ctx: CliContext): Promise<number> {
+  const client = await ctx.connect();
+  const print = (s: StatusResult) =>
+    ctx.json ? ctx.out.jsonLine(s) : ctx.out.print([...formatStatus(s), ""]);
+  let inFlight = false;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    try {
+      do {
+        again = false;
+        print(await client.status());
+      } while (again);
+    } catch {
+      // A failed refresh means the connection is going away; the close handler below reports it.
+    } finally {
+      inFlight = false;
+    }
+  };
+  for (const event of EVENT_NAMES) client.on(event, () => void refresh());
+  const ended = new Promise<ConnectionError | null>((resolve) => {
+    const onSigint = () => resolve(null);
+    process.once("SIGINT", onSigint);
+    client.onClose((err) => {
+      process.off("SIGINT", onSigint);
+      resolve(err);
+    });
+  });
+  try {
+    await client.subscribe();
+    print(await client.status());
+    const lost = await ended;
+    if (lost) throw lost;
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+async function health(ctx: CliContext): Promise<number> {
+  const result = await ctx.withClient((client) => client.health());
+  ctx.out.result(result, () => formatHealth(result));
+  return result.healthy ? EXIT.ok : EXIT.failure;
+}
+
+function formatStatus(s: StatusResult): string[] {
+  return fields([
+    ["state", `${s.state}${s.connected ? " (connected)" : ""}${s.paused ? " (paused)" : ""}`],
+    ["last sync", when(s.lastSync)],
+    ["pending", `${s.pendingUp} to upload, ${s.pendingDown} to pull`],
+    ["device", s.deviceId ?? "-"],
+    ["account", s.accountId ?? "-"],
+  ]);
+}
+
+function formatHealth(h: HealthResult): string[] {
+  const relay = h.jazz.connected
+    ? `${h.jazz.relay} (connected${h.jazz.latency === null ? "" : `, ${h.jazz.latency} ms`})`
+    : `${h.jazz.relay} (not connected)`;
+  const lastError = h.lastError
+    ? `${h.lastError.message} [${h.lastError.code}], ${when(h.lastError.at)}`
+    : "none";
+  const oldest = h.queue.oldestAgeMs === null ? "" : `, oldest ${duration(h.queue.oldestAgeMs / 1000)}`;
+  return fields([
+    ["healthy", h.healthy ? "yes" : "NO"],
+    ["state", `${h.state}${h.paused ? " (paused)" : ""}`],
+    ["uptime", duration(h.uptime)],
+    ["relay", relay],
+    [
+      "cache",
+      `${h.cache.entries} entries, ${bytes(h.cache.sizeBytes)}${h.cache.writable === false ? ", NOT writable" : ""}`,
+    ],
+    ["queue", `${h.queue.pending} pending, ${h.queue.failed} failed${oldest}`],
+    ["last sync", when(h.lastSync)],
+    ["last error", lastError],
+    ["next retry", h.nextRetryAt === null ? "-" : when(h.nextRetryAt)],
+  ]);
+}
+
+/** "label:   value" lines with the values aligned. */
+export function fields(pairs: [string, string][]): string[] {
+  const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
+  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,58 @@
+// The exit codes of `caro-sync`, one table used by every command (documented in docs/cli.md).
+// Scripts may rely on them: they are part of the scripting contract (SPEC §8).
+import { ConfigError, EX_CONFIG } from "../config/load.js";
+import { ConnectionError, RpcError, TimeoutError } from "../client/errors.js";
+import { ErrorCode } from "../protocol.js";
+
+export const EXIT = {
+  ok: 0,
+  /** Anything else: an internal daemon error, an unhealthy daemon, a push with failed entries. */
+  failure: 1,
+  /** Bad command line or input (also the daemon's -32602 Invalid params). */
+  usage: 2,
+  /** The daemon is not running or the connection to it was lost. */
+  daemonUnavailable: 3,
+  notInitialized: 4,
+  networkUnreachable: 5,
+  invalidCredentials: 6,
+  rateLimited: 7,
+  alreadyInitialized: 8,
+  payloadTooLarge: 9,
+  encryptionError: 10,
+  /** The daemon did not answer in time. */
+  timeout: 11,
+  /** Invalid configuration (EX_CONFIG, as the daemon). */
+  config: EX_CONFIG,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const BY_RPC_CODE: Partial<Record<number, ExitCode>> = {
+  [ErrorCode.InvalidParams]: EXIT.usage,
+  [ErrorCode.NotInitialized]: EXIT.notInitialized,
+  [ErrorCode.NetworkUnreachable]: EXIT.networkUnreachable,
+  [ErrorCode.InvalidCredentials]: EXIT.invalidCredentials,
+  [ErrorCode.RateLimited]: EXIT.rateLimited,
+  [ErrorCode.AlreadyInitialized]: EXIT.alreadyInitialized,
+  [ErrorCode.PayloadTooLarge]: EXIT.payloadTooLarge,
+  [ErrorCode.EncryptionError]: EXIT.encryptionError,
+};
+
+/** A mistake on the command line or in the input the user gave: exit 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof RpcError) return BY_RPC_CODE[err.code] ?? EXIT.failure;
+  if (err instanceof ConnectionError) return EXIT.daemonUnavailable;
+  if (err instanceof TimeoutError) return EXIT.timeout;
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ConfigError) return EXIT.config;
+  return EXIT.failure;
+}

@@ -1,0 +1,311 @@
+// The TypeScript client of the caro-sync daemon: newline-delimited JSON-RPC 2.0 over its socket,
+// typed by protocol.ts. One connection, many concurrent calls matched by id (the daemon may
+// answer in any order), notifications to listeners, a timeout per call (SPEC §4 "Timeouts").
+import type { ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
+import { TextDecoder } from "node:util";
+import {
+  ErrorCode,
+  MAX_LINE_BYTES,
+  TIMEOUTS,
+  type ErrorData,
+  type JsonRpcErrorObject,
+  type MethodName,
+  type NotificationMap,
+  type ParamsOf,
+  type ResultOf,
+} from "../protocol.js";
+import { ConnectionError, RpcError, TimeoutError } from "./errors.js";
+import { defaultDaemonCommand, spawnDaemon, waitForReady, type DaemonCommand } from "./launch.js";
+import { LineReader, MAX_RESPONSE_BYTES } from "./lineReader.js";
+import { SyncMethods, type CallOptions } from "./methods.js";
+import { connectSocket } from "./transport.js";
+
+export interface ConnectOptions {
+  socketPath: string;
+  /** Default 5 s (TIMEOUTS.connect). */
+  connectTimeoutMs?: number;
+  /**
+   * When the socket does not answer (no socket file, or a stale one): start the daemon and wait
+   * up to 5 s for it to answer `daemon.ping`. `true` runs this package's `caro-sync daemon`.
+   */
+  autoStart?: boolean | DaemonCommand;
+  /** Largest message accepted from the daemon (default 512 MiB). */
+  maxResponseBytes?: number;
+}
+
+interface Pending {
+  method: string;
+  resolve: (result: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+type Listener = (params: unknown) => void;
+
+/** SPEC §4 client-side timeouts: a full pull (no cursor) may read the whole cache. */
+export function defaultTimeoutMs(method: string, params: unknown): number {
+  if (method === "sync.push") return TIMEOUTS.push;
+  if (method === "sync.pull") {
+    const since = (params as { since?: number | null } | undefined)?.since;
+    return since === undefined || since === null ? TIMEOUTS.fullPull : TIMEOUTS.request;
+  }
+  return TIMEOUTS.request;
+}
+
+export class SyncClient extends SyncMethods {
+  readonly socketPath: string;
+  private readonly socket: Socket;
+  private readonly reader: LineReader;
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly closeListeners = new Set<(err: ConnectionError) => void>();
+  private nextId = 1;
+  private closedWith: ConnectionError | null = null;
+  private lastSocketError: NodeJS.ErrnoException | null = null;
+
+  /** Wraps a connected socket; prefer `SyncClient.connect`. */
+  constructor(socket: Socket, socketPath: string, maxResponseBytes = MAX_RESPONSE_BYTES) {
+    super();
+    this.socket = socket;
+    this.socketPath = socketPath;
+    this.reader = new LineReader(maxResponseBytes);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err) => (this.lastSocketError = err));
+    socket.on("close", () => {
+      const cause = this.lastSocketError;
+      const why = cause ? `: ${cause.code ?? cause.message}` : "";
+      this.fail(
+        new ConnectionError(`the connection to the daemon at ${socketPath} was closed${why}`, {
+          socketPath,
+          errno: cause?.code,
+          cause: cause ?? undefined,
+          hint: "the daemon may have stopped; check `caro-sync status`",
+        }),
+      );
+    });
+  }
+
+  /** Connects to the daemon, starting it first when `autoStart` is set and nothing answers. */
+  static async connect(opts: ConnectOptions): Promise<SyncClient> {
+    const timeoutMs = opts.connectTimeoutMs ?? TIMEOUTS.connect;
+    try {
+      return new SyncClient(
+        await connectSocket(opts.socketPath, timeoutMs),
+        opts.socketPath,
+        opts.maxResponseBytes,
+      );
+    } catch (err) {
+      if (!opts.autoStart || !(err instanceof ConnectionError) || !err.notRunning) throw err;
+    }
+    const command = opts.autoStart === true ? undefined : opts.autoStart;
+    const { client } = await SyncClient.launch({ ...opts, command });
+    return client;
+  }
+
+  /**
+   * Starts a daemon (default: this package's `caro-sync daemon --background` on `socketPath`)
+   * and resolves with a client once it answers `daemon.ping`, within `timeoutMs` (5 s default).
+   * Does not check first whether one is already running.
+   */
+  static async launch(opts: {
+    socketPath: string;
+    command?: DaemonCommand | undefined;
+    timeoutMs?: number;
+    maxResponseBytes?: number | undefined;
+  }): Promise<{ client: SyncClient; child: ChildProcess }> {
+    const child = spawnDaemon(opts.command ?? defaultDaemonCommand(opts.socketPath));
+    const probe = (remainingMs: number) =>
+      SyncClient.probe(opts.socketPath, remainingMs, opts.maxResponseBytes);
+    const client = await waitForReady(probe, {
+      child,
+      socketPath: opts.socketPath,
+      timeoutMs: opts.timeoutMs ?? TIMEOUTS.daemonStart,
+    });
+    return { client, child };
+  }
+
+  /** A client whose daemon answered `daemon.ping`, or null when nothing answers (yet). */
+  static async probe(
+    socketPath: string,
+    timeoutMs: number = TIMEOUTS.connect,
+    maxResponseBytes?: number,
+  ): Promise<SyncClient | null> {
+    let client: SyncClient;
+    try {
+      client = new SyncClient(await connectSocket(socketPath, timeoutMs), socketPath, maxResponseBytes);
+    } catch (err) {
+      if (err instanceof ConnectionError) return null;
+      throw err;
+    }
+    try {
+      await client.ping({ timeoutMs });
+      return client;
+    } catch (err) {
+      client.close();
+      if (err instanceof ConnectionError || err instanceof TimeoutError) return null;
+      throw err;
+    }
+  }
+
+  /** Sends a request and resolves with its result; see the class comment for the failure types. */
+  call<M extends MethodName>(method: M, params: ParamsOf<M>, opts: CallOptions = {}): Promise<ResultOf<M>> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const id = this.nextId++;
+    const line = JSON.stringify({ jsonrpc: "2.0", id, method, params });
+    // The daemon cannot tell which request an oversized line was, so refuse it here with the
+    // error the daemon would give.
+    if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
+      return Promise.reject(
+        new RpcError(method, {
+          code: ErrorCode.PayloadTooLarge,
+          message: `request exceeds the ${MAX_LINE_BYTES}-byte message limit`,
+          data: { reason: "payload_too_large", limit: MAX_LINE_BYTES, hint: "send fewer entries per call" },
+        }),
+      );
+    }
+    const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs(method, params);
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TimeoutError(method, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { method, resolve: resolve as (r: unknown) => void, reject, timer });
+      this.socket.write(line + "\n");
+    });
+  }
+
+  /** Sends a notification (no id): the daemon runs it and answers nothing. */
+  notify<M extends MethodName>(method: M, params: ParamsOf<M>): void {
+    if (this.closedWith) throw this.closedWith;
+    this.socket.write(JSON.stringify({ jsonrpc: "2.0", method, params }) + "\n");
+  }
+
+  /** Listens to a server notification (after `subscribe`). Returns the unsubscribe function. */
+  on<E extends keyof NotificationMap>(event: E, listener: (params: NotificationMap[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const l = listener as Listener;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  /** Called once when the connection ends, whoever ended it. Returns the unsubscribe function. */
+  onClose(listener: (err: ConnectionError) => void): () => void {
+    if (this.closedWith) {
+      const err = this.closedWith;
+      queueMicrotask(() => listener(err));
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  /** Closes the connection; calls still pending reject with ConnectionError. */
+  close(): void {
+    if (this.closedWith) return;
+    this.fail(
+      new ConnectionError(`the client closed the connection to ${this.socketPath}`, {
+        socketPath: this.socketPath,
+        hint: "",
+      }),
+    );
+  }
+
+  private onData(chunk: Buffer): void {
+    let lines: Buffer[];
+    try {
+      lines = this.reader.push(chunk);
+    } catch (err) {
+      this.protocolError((err as Error).message);
+      return;
+    }
+    for (const line of lines) {
+      if (this.closedWith) return;
+      if (line.length === 0) continue;
+      let message: unknown;
+      try {
+        message = JSON.parse(this.decoder.decode(line));
+      } catch (err) {
+        this.protocolError(`the daemon sent a message that is not JSON (${(err as Error).message})`);
+        return;
+      }
+      for (const m of Array.isArray(message) ? (message as unknown[]) : [message]) this.dispatch(m);
+    }
+  }
+
+  private dispatch(message: unknown): void {
+    if (message === null || typeof message !== "object") return;
+    const m = message as {
+      id?: unknown;
+      method?: unknown;
+      params?: unknown;
+      result?: unknown;
+      error?: unknown;
+    };
+    if (typeof m.method === "string") {
+      if (m.id === undefined) this.emit(m.method, m.params);
+      return; // the daemon sends no requests to clients
+    }
+    const error = m.error as JsonRpcErrorObject | undefined;
+    let id = m.id;
+    // A daemon that could not read a request answers with id null; with one call in flight it is ours.
+    if (id === null && error && this.pending.size === 1) id = this.pending.keys().next().value;
+    if (typeof id !== "number") return;
+    const call = this.pending.get(id);
+    if (!call) return; // timed out already
+    this.pending.delete(id);
+    clearTimeout(call.timer);
+    if (error) call.reject(new RpcError(call.method, normalizeError(error)));
+    else call.resolve(m.result);
+  }
+
+  private emit(method: string, params: unknown): void {
+    for (const listener of [...(this.listeners.get(method) ?? [])]) {
+      try {
+        listener(params);
+      } catch (err) {
+        // A listener's bug is the caller's: surface it like an EventEmitter would, later, so the
+        // reader stays consistent.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  private protocolError(detail: string): void {
+    this.fail(
+      new ConnectionError(`protocol error from the daemon at ${this.socketPath}: ${detail}`, {
+        socketPath: this.socketPath,
+        hint: "the daemon and client versions may not match; check `caro-sync ping`",
+      }),
+    );
+  }
+
+  private fail(err: ConnectionError): void {
+    if (this.closedWith) return;
+    this.closedWith = err;
+    this.socket.destroy();
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) {
+      clearTimeout(call.timer);
+      call.reject(err);
+    }
+    for (const listener of [...this.closeListeners]) listener(err);
+    this.closeListeners.clear();
+  }
+}
+
+function normalizeError(error: JsonRpcErrorObject): { code: number; message: string; data?: ErrorData } {
+  const code = typeof error.code === "number" ? error.code : ErrorCode.InternalError;
+  const message = typeof error.message === "string" ? error.message : "error";
+  const data = error.data !== null && typeof error.data === "object" ? error.data : undefined;
+  return data ? { code, message, data } : { code, message };
+}

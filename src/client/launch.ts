@@ -1,0 +1,105 @@
+// Starting the daemon in the background and waiting until it answers (SPEC §4 "Timeouts": the
+// reference client starts the daemon when the socket does not answer and waits up to 5 s).
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ConnectionError } from "./errors.js";
+
+export interface DaemonCommand {
+  command: string;
+  args: string[];
+}
+
+/** bin/caro-sync of this package; compiled, this file is dist/src/client/launch.js. */
+export const BIN_PATH = fileURLToPath(new URL("../../../bin/caro-sync", import.meta.url));
+
+/** `node bin/caro-sync --socket PATH daemon --background [extra…]`: the daemon on that socket. */
+export function defaultDaemonCommand(socketPath: string, extraArgs: string[] = []): DaemonCommand {
+  return {
+    command: process.execPath,
+    args: [BIN_PATH, "--socket", socketPath, "daemon", "--background", ...extraArgs],
+  };
+}
+
+/** Spawns the daemon detached from this process: own session, no stdio, not keeping us alive. */
+export function spawnDaemon(cmd: DaemonCommand): ChildProcess {
+  const child = spawn(cmd.command, cmd.args, {
+    detached: true,
+    stdio: "ignore",
+    windowsHide: true,
+    env: process.env,
+  });
+  child.unref();
+  return child;
+}
+
+/**
+ * Polls `probe` until it yields a value, the child exits for good, or the deadline passes.
+ * `probe` returns null while the daemon is not answering yet. If the child exits early, one
+ * last probe runs first: another client may have started a daemon that won the socket.
+ */
+export async function waitForReady<T>(
+  probe: (remainingMs: number) => Promise<T | null>,
+  opts: { child: ChildProcess; socketPath: string; timeoutMs: number; intervalMs?: number },
+): Promise<T> {
+  const { child, socketPath } = opts;
+  const deadline = Date.now() + opts.timeoutMs;
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let spawnError: Error | null = null;
+  let wake: (() => void) | null = null;
+  const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+    exit = { code, signal };
+    wake?.();
+  };
+  const onError = (err: Error) => {
+    spawnError = err;
+    wake?.();
+  };
+  child.once("exit", onExit);
+  child.once("error", onError);
+  try {
+    for (;;) {
+      if (spawnError) {
+        throw new ConnectionError(`cannot start the daemon: ${(spawnError as Error).message}`, {
+          socketPath,
+          cause: spawnError,
+          hint: "check that caro-sync is installed correctly",
+        });
+      }
+      const exited = exit as { code: number | null; signal: NodeJS.Signals | null } | null;
+      const value = await probe(Math.max(1, deadline - Date.now()));
+      if (value !== null) return value;
+      if (exited) {
+        const how = exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`;
+        throw new ConnectionError(
+          `the daemon exited with ${how} before it was ready (socket ${socketPath})`,
+          {
+            socketPath,
+            hint: "run `caro-sync daemon` in the foreground to see why",
+          },
+        );
+      }
+      if (Date.now() >= deadline) {
+        throw new ConnectionError(`the daemon did not answer on ${socketPath} within ${opts.timeoutMs} ms`, {
+          socketPath,
+          errno: "ETIMEDOUT",
+          hint: "see its log file, or run `caro-sync daemon` in the foreground to see why",
+        });
+      }
+      // Wait for the poll interval, or less if the child exits or fails to spawn meanwhile.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.min(opts.intervalMs ?? 25, Math.max(0, deadline - Date.now())),
+        );
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  } finally {
+    child.off("exit", onExit);
+    child.off("error", onError);
+  }
+}

@@ -1,0 +1,122 @@
+// End to end through the real daemon: `caro-sync start` → ping → status → push → history → stop,
+// with a temp HOME and an unreachable relay (the daemon works offline against its cache).
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { SyncClient } from "../../src/client/SyncClient.js";
+import type { PulledEntry, PushResult, StatusResult } from "../../src/protocol.js";
+import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+import { caroSync, oneJson, type CliRun } from "./run.js";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("caro-sync start / stop with the real daemon", () => {
+  let home: { path: string; cleanup: () => Promise<void> };
+  let socket: string;
+  const pids: number[] = [];
+  let run: (args: string[], input?: string) => Promise<CliRun>;
+
+  before(async () => {
+    home = await tempDir("cs-e2e-");
+    socket = join(home.path, ".config", "cmdai", "sync.sock");
+    run = (args, input) =>
+      caroSync(args, {
+        home: home.path,
+        env: { CARO_SYNC_RELAY: "ws://127.0.0.1:9" },
+        ...(input ? { input } : {}),
+      });
+  });
+  after(async () => {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    await waitFor(() => pids.every((pid) => !alive(pid)), { what: "the daemon to exit" });
+    await home.cleanup();
+  });
+
+  it("starts, answers, syncs offline, stops, and leaves no process behind", async () => {
+    const started = await run(["start", "--json"]);
+    assert.equal(started.code, 0, started.stderr);
+    const s = oneJson(started) as { started: boolean; pid: number; socket: string };
+    assert.equal(s.started, true);
+    assert.equal(s.socket, socket);
+    pids.push(s.pid);
+    assert.ok(alive(s.pid));
+
+    const again = await run(["start", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((oneJson(again) as { started: boolean }).started, false);
+
+    const ping = await run(["ping", "--json"]);
+    assert.equal(ping.code, 0, ping.stderr);
+    assert.equal((oneJson(ping) as { pong: boolean }).pong, true);
+
+    // No identity yet: the state gate answers -32001, which is exit 4.
+    const uninitialized = await run(["status", "--json"]);
+    assert.equal(uninitialized.code, 4, uninitialized.stderr);
+    assert.equal(uninitialized.stdout, "");
+    assert.equal(
+      (JSON.parse(uninitialized.stderr) as { error: { reason: string } }).error.reason,
+      "not_initialized",
+    );
+
+    // `caro-sync init` comes with the key commands; the client library does it meanwhile.
+    const client = await SyncClient.connect({ socketPath: socket });
+    try {
+      await client.init({
+        authKey: randomBytes(32).toString("base64"),
+        deviceName: "e2e",
+        platform: "linux",
+      });
+    } finally {
+      client.close();
+    }
+    const status = await waitFor(
+      async () => {
+        const r = await run(["status", "--json"]);
+        return r.code === 0 ? (oneJson(r) as StatusResult) : null;
+      },
+      { timeoutMs: 15_000, what: "sync.status to answer after init" },
+    );
+    assert.ok(["ONLINE", "OFFLINE"].includes(status.state), status.state);
+
+    const id = randomUUID();
+    const entry = {
+      id,
+      type: "command",
+      encrypted: Buffer.concat([Buffer.from([1]), randomBytes(40)]).toString("base64"),
+      metadata: { deviceId: status.deviceId, createdAt: Date.now(), safetyLevel: "safe" },
+    };
+    const pushed = await run(["push", "--json"], JSON.stringify([entry]));
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal((oneJson(pushed) as PushResult).synced, 1);
+
+    const history = await run(["history", "--json", "--all", "--type", "command"]);
+    assert.equal(history.code, 0, history.stderr);
+    const entries = history.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as PulledEntry);
+    assert.deepEqual(
+      entries.map((e) => [e.id, e.encrypted]),
+      [[id, entry.encrypted]],
+    );
+
+    const stopped = await run(["stop", "--json"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal((oneJson(stopped) as { stopped: boolean }).stopped, true);
+    await waitFor(() => !alive(s.pid), { what: "the daemon process to exit" });
+    assert.equal(existsSync(socket), false, "the daemon removed its socket");
+
+    const notRunning = await run(["ping"]);
+    assert.equal(notRunning.code, 3);
+  });
+});
