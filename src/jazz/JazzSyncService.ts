@@ -1,0 +1,200 @@
+// JazzSyncService: the Remote that sync/ uses, implemented with jazz-tools/cojson and a relay.
+//
+// open() never creates an account that may exist: it logs in from local storage when the account
+// is there; otherwise it asks the relay (a throw-away node loads the account ID: ~15 ms), and
+// creates only when the relay says the account is unknown, or, in "create" mode, when the relay
+// cannot be reached (the root reconciliation in JazzSession then merges with any root the relay
+// turns out to have). Timing: see docs/jazz.md.
+import { cojsonInternals, LocalNode, type AgentSecret, type Peer, type StorageAPI } from "cojson";
+import {
+  createJazzContextForNewAccount,
+  createJazzContextFromExistingCredentials,
+  MockSessionProvider,
+  setDefaultValidationMode,
+  type Account,
+  type JazzContextWithAccount,
+} from "jazz-tools";
+import type { Logger } from "../log/logger.js";
+import { systemClock, type Clock } from "../sync/clock.js";
+import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
+import { deriveIdentity } from "./account.js";
+import { routeCojsonLogs } from "./cojsonLog.js";
+import { jazzCrypto } from "./crypto.js";
+import { JazzSession } from "./JazzSession.js";
+import {
+  openRelayLink,
+  type RelayConnector,
+  type RelayLink,
+  type WebSocketConstructor,
+} from "./relayLink.js";
+import { createRoot } from "./rootLoad.js";
+import { CaroSyncAccount } from "./schema.js";
+import { openJazzStorage, type BetterSqliteDriver } from "./sqliteDriver.js";
+
+export interface JazzSyncServiceOptions {
+  relayUrl: string;
+  /** Jazz's own SQLite file (not the daemon's cache): lets a restart read everything offline. */
+  storagePath: string;
+  logger: Logger;
+  /** The `ws` package's WebSocket (Node 20 has no global one). */
+  WebSocket: WebSocketConstructor;
+  clock?: Clock;
+  /** Bound on one connection attempt (upgrade + first relay message). Default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * How long cojson waits for a peer to answer a load (process-wide cojson setting; its default
+   * is 60 s, which makes a dead relay look like a hang). Default 10 s.
+   */
+  loadTimeoutMs?: number;
+  /** How often latency is measured while connected. Default 10 s. */
+  latencyIntervalMs?: number;
+  /** Silence after which a link counts as dropped (`timeout`). Default 10 s, as Jazz's own. */
+  pingTimeoutMs?: number;
+}
+
+const PROFILE_NAME = "caro-sync";
+
+export class JazzSyncService implements Remote {
+  private readonly relay: RelayConnector;
+
+  constructor(private readonly opts: JazzSyncServiceOptions) {
+    this.relay = {
+      url: opts.relayUrl,
+      WebSocket: opts.WebSocket,
+      clock: opts.clock ?? systemClock,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      latencyIntervalMs: opts.latencyIntervalMs ?? 10_000,
+      pingTimeoutMs: opts.pingTimeoutMs ?? 10_000,
+    };
+    // Process-wide settings of cojson/jazz-tools; the daemon runs one service per process.
+    routeCojsonLogs(opts.logger);
+    cojsonInternals.setCoValueLoadingTimeout(opts.loadTimeoutMs ?? 10_000);
+    setDefaultValidationMode("strict");
+  }
+
+  deriveIdentity(authKey: Uint8Array): RemoteIdentity {
+    return deriveIdentity(authKey);
+  }
+
+  async open({
+    identity,
+    mode,
+  }: {
+    identity: RemoteIdentity;
+    mode: "create" | "join";
+  }): Promise<JazzSession> {
+    const log = this.opts.logger.child({ accountId: identity.accountId });
+    const started = performance.now();
+    const { storage, driver } = openJazzStorage(this.opts.storagePath);
+    let link: RelayLink | null = null;
+    let ctx: JazzContextWithAccount<Account> | null = null;
+    try {
+      const peers: Peer[] = [];
+      const connect = async () => (link = await openRelayLink(this.relay, (peer) => peers.push(peer)));
+      let how: "local" | "relay" | "created" | "created offline";
+      if (hasAccount(driver, identity.accountId)) {
+        how = "local";
+        ctx = await this.login(identity, storage, peers);
+      } else {
+        const found = await this.probe(identity.accountId);
+        if (typeof found === "object") {
+          if (mode === "join") throw new RemoteConnectError(found);
+          how = "created offline";
+          ctx = await this.create(identity, storage, peers);
+        } else if (found === "exists") {
+          how = "relay";
+          await connect();
+          ctx = await this.login(identity, storage, peers);
+        } else if (mode === "create") {
+          how = "created";
+          await connect();
+          ctx = await this.create(identity, storage, peers);
+        } else {
+          const message = "no account for these credentials on the relay (run init on the first device)";
+          throw new RemoteConnectError({ kind: "auth", status: 404, message });
+        }
+      }
+      const session = new JazzSession(ctx, {
+        relay: this.relay,
+        logger: log,
+        closeStorage: () => driver.closeDb(),
+        link,
+      });
+      await session.start();
+      log.info(
+        { how, rootId: session.syncRootId(), ms: Math.round(performance.now() - started) },
+        "jazz account open",
+      );
+      return session;
+    } catch (err) {
+      (link as RelayLink | null)?.close();
+      if (ctx) await ctx.logOut().catch(() => undefined);
+      driver.closeDb();
+      throw err;
+    }
+  }
+
+  private login(identity: RemoteIdentity, storage: StorageAPI, peers: Peer[]) {
+    return createJazzContextFromExistingCredentials({
+      credentials: { accountID: identity.accountId, secret: identity.agentSecret as AgentSecret },
+      peers,
+      crypto: jazzCrypto,
+      storage,
+      AccountSchema: CaroSyncAccount,
+      sessionProvider: new MockSessionProvider(),
+      asActiveAccount: false,
+    }) as Promise<JazzContextWithAccount<Account>>;
+  }
+
+  /** Creates the account and its root. Only reached when no account can exist locally or remotely. */
+  private async create(identity: RemoteIdentity, storage: StorageAPI, peers: Peer[]) {
+    const ctx = (await createJazzContextForNewAccount({
+      creationProps: { name: PROFILE_NAME },
+      initialAgentSecret: identity.agentSecret as AgentSecret,
+      peers,
+      crypto: jazzCrypto,
+      storage,
+      AccountSchema: CaroSyncAccount,
+      sessionProvider: new MockSessionProvider(),
+    })) as JazzContextWithAccount<Account>;
+    if (ctx.account.$jazz.id !== identity.accountId) {
+      await ctx.logOut();
+      throw new Error("created account ID differs from the derived one");
+    }
+    createRoot(ctx.account, this.relay.clock.now());
+    return ctx;
+  }
+
+  /**
+   * Asks the relay whether the account exists, with a throw-away node of a random agent (it learns
+   * nothing it could not learn from the ID). Returns the classified failure when unreachable.
+   */
+  private async probe(accountId: string): Promise<"exists" | "missing" | ConnectFailure> {
+    const secret = jazzCrypto.newRandomAgentSecret();
+    const node = new LocalNode(
+      secret,
+      jazzCrypto.newRandomSessionID(jazzCrypto.getAgentID(secret)),
+      jazzCrypto,
+    );
+    let link: RelayLink | null = null;
+    try {
+      link = await openRelayLink(this.relay, (peer) => node.syncManager.addPeer(peer));
+      const found = await node.load(accountId as never, true);
+      if (!link.isOpen)
+        return { kind: "network", message: "relay connection dropped while checking the account" };
+      return found === "unavailable" ? "missing" : "exists";
+    } catch (err) {
+      if (err instanceof RemoteConnectError) return err.failure;
+      throw err;
+    } finally {
+      link?.close();
+      await node.gracefulShutdown();
+    }
+  }
+}
+
+function hasAccount(driver: BetterSqliteDriver, accountId: string): boolean {
+  return (
+    driver.get<{ found: number }>("SELECT 1 AS found FROM coValues WHERE id = ?", [accountId]) !== undefined
+  );
+}

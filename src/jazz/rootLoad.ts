@@ -1,0 +1,66 @@
+// Creating a CaroSyncRoot (once, for a new account) and loading one with all its parts.
+import type { LocalNode, RawCoID, RawCoList, RawCoMap } from "cojson";
+import { Group, type Account } from "jazz-tools";
+import { contentOf, readRootIds, type RootIds } from "./rootRecords.js";
+import { CaroSyncRoot, ROOT_SCHEMA_VERSION } from "./schema.js";
+
+/**
+ * Creates an empty CaroSyncRoot in its own group owned by the account and points the account at it.
+ * Only for an account this process has just created: on any other account a root may exist.
+ */
+export function createRoot(account: Account, now: number): string {
+  const group = Group.create({ owner: account });
+  const root = CaroSyncRoot.create(
+    {
+      schemaVersion: ROOT_SCHEMA_VERSION,
+      commandHistory: [],
+      preferences: { entries: {}, updatedAt: now },
+      devices: [],
+      createdAt: now,
+      updatedAt: now,
+    },
+    { owner: group },
+  );
+  // Trusting, as cojson itself rewrites the account's root key on login.
+  account.$jazz.raw.set("root", root.$jazz.id as never, "trusting");
+  return root.$jazz.id;
+}
+
+/**
+ * Loads a CoValue. With `skipPeer`, only local storage is asked (the relay link is down, and
+ * asking a closed peer would wait out the load timeout).
+ */
+export async function loadCore(node: LocalNode, id: string, skipPeer?: string): Promise<boolean> {
+  const core = await node.loadCoValueCore(id as RawCoID, skipPeer, skipPeer !== undefined);
+  return core.isAvailable();
+}
+
+/** Loads a root, its parts and every DeviceRecord; undefined when some part is not available. */
+export async function loadRoot(
+  node: LocalNode,
+  rootId: string,
+  skipPeer?: string,
+): Promise<RootIds | undefined> {
+  if (!(await loadCore(node, rootId, skipPeer))) return undefined;
+  const root = contentOf<RawCoMap>(node, rootId);
+  const prefsId = root?.get("preferences");
+  if (typeof prefsId !== "string" || !(await loadCore(node, prefsId, skipPeer))) return undefined;
+  const partial = readRootIds(node, rootId);
+  if (!partial) return undefined;
+  const parts = [partial.feed, partial.entries, partial.devices];
+  const loaded = await Promise.all(parts.map((id) => loadCore(node, id, skipPeer)));
+  if (loaded.includes(false)) return undefined;
+  await loadDeviceMaps(node, partial.devices, skipPeer);
+  return partial;
+}
+
+/** Loads the DeviceRecords of a list; those not available stay out until a later call. */
+export async function loadDeviceMaps(node: LocalNode, listId: string, skipPeer?: string): Promise<void> {
+  const list = contentOf<RawCoList>(node, listId);
+  const ids = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
+  await Promise.all(
+    ids
+      .filter((id) => !node.getCoValue(id as RawCoID).isAvailable())
+      .map((id) => loadCore(node, id, skipPeer)),
+  );
+}

@@ -1,0 +1,70 @@
+// One account, one root, even when two devices created it.
+//
+// Because the account ID follows from the authKey, two devices can each create "the" account (one
+// offline, or both at once). Jazz merges the two creations into one account whose `root` key is
+// last-writer-wins, so the later root would silently replace the earlier one (JAZZ-NOTES). Every
+// device therefore ignores the LWW value and uses the canonical root: the first value ever set on
+// the account's `root` key (earliest madeAt, then transaction ID). Any other root is stale: its
+// records are replayed into the canonical root (idempotently: commands merge by id, preferences
+// are LWW by updatedAt, devices merge by deviceId), then it is marked `mergedInto`. A stale root
+// changed after its mark (a device still writing to it) is replayed again.
+import type { LocalNode, RawCoList, RawCoMap } from "cojson";
+import { contentOf, RecordTracker, type FeedIndex, type RootIds } from "./rootRecords.js";
+import { writeRecords } from "./rootWriter.js";
+
+export interface RootHistory {
+  /** The root every device should use, or null when the account has none yet. */
+  canonical: string | null;
+  /** Other roots the account has pointed at. */
+  stale: string[];
+}
+
+/** Reads the canonical and stale roots from every edit of the account's `root` key. */
+export function rootHistory(account: RawCoMap): RootHistory {
+  const first = new Map<string, { madeAt: number; session: string; index: number }>();
+  for (const op of account.ops["root"] ?? []) {
+    if (op.change.op !== "set" || typeof op.change.value !== "string") continue;
+    const seen = first.get(op.change.value);
+    const here = { madeAt: op.madeAt, session: op.txID.sessionID, index: op.txID.txIndex };
+    if (!seen || compare(here, seen) < 0) first.set(op.change.value, here);
+  }
+  const ordered = [...first.entries()].sort((a, b) => compare(a[1], b[1])).map(([id]) => id);
+  return { canonical: ordered[0] ?? null, stale: ordered.slice(1) };
+}
+
+function compare(
+  a: { madeAt: number; session: string; index: number },
+  b: { madeAt: number; session: string; index: number },
+): number {
+  return (
+    a.madeAt - b.madeAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0) || a.index - b.index
+  );
+}
+
+/** True when a stale root was merged into `canonical` and has not changed since. */
+export function alreadyMerged(node: LocalNode, stale: RootIds, canonical: string): boolean {
+  const root = contentOf<RawCoMap>(node, stale.root);
+  const mark = root?.getRaw("mergedInto");
+  if (!mark || mark.change.op !== "set" || mark.change.value !== canonical) return false;
+  const list = contentOf<RawCoList>(node, stale.devices);
+  const deviceIds = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
+  const parts = [stale.feed, stale.entries, stale.devices, ...deviceIds];
+  const lastChange = Math.max(0, ...parts.map((id) => node.getCoValue(id as never).latestTxMadeAt));
+  return lastChange <= mark.madeAt;
+}
+
+/**
+ * Replays the stale root's records into the canonical root (the writer skips what the canonical
+ * root already holds), then marks the stale root. Returns the number of records written.
+ */
+export async function mergeStaleRoot(
+  node: LocalNode,
+  stale: RootIds,
+  canonical: { ids: RootIds; index: FeedIndex },
+  now: number,
+): Promise<number> {
+  const records = new RecordTracker(node, stale).collect();
+  const written = await writeRecords(node, canonical.ids, canonical.index, records, now);
+  contentOf<RawCoMap>(node, stale.root)?.set("mergedInto", canonical.ids.root, "private");
+  return written;
+}
