@@ -20,6 +20,10 @@ import type { NotificationMap } from "./protocol.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
 import { SyncManager } from "./sync/SyncManager.js";
+import { ConnectionDriver } from "./sync/connectionDriver.js";
+import { RetryPolicy } from "./sync/retryPolicy.js";
+import { JazzSyncService } from "./jazz/JazzSyncService.js";
+import { WebSocket } from "ws";
 import { DAEMON_VERSION } from "./version.js";
 
 /** Exit codes of the daemon process (sysexits.h where one fits). */
@@ -115,13 +119,21 @@ export async function startDaemon(deps: {
   const clock = deps.clock ?? systemClock;
   const startedAt = clock.now();
 
+  const remote = new JazzSyncService({
+    relayUrl: config.relay,
+    storagePath: config.jazzStoragePath,
+    logger: logger.child({ part: "jazz" }),
+    WebSocket,
+    clock,
+  });
   const manager = await SyncManager.open({
     ...openLocalStores(config),
     config,
     clock,
     logger: logger.child({ part: "sync" }),
-    remote: null,
+    remote,
   });
+  const driver = driveConnection(manager, { config, clock, logger: logger.child({ part: "retry" }) });
   const metrics = createMetrics({ queueSize: () => manager.healthReport().queue.pending });
 
   let resolveStopped!: (code: number) => void;
@@ -157,6 +169,7 @@ export async function startDaemon(deps: {
   try {
     await server.start();
   } catch (err) {
+    driver.dispose();
     await manager.shutdown({ flushMs: 0 });
     throw err;
   }
@@ -164,6 +177,7 @@ export async function startDaemon(deps: {
     await manager.start();
   } catch (err) {
     await server.stop({ drainMs: 0 });
+    driver.dispose();
     await manager.shutdown({ flushMs: 0 });
     throw err;
   }
@@ -184,6 +198,7 @@ export async function startDaemon(deps: {
         logger.error({ err }, "stopping the IPC server failed");
         code = EXIT.failure;
       }
+      driver.dispose();
       try {
         await manager.shutdown({ flushMs: config.shutdownFlushMs });
       } catch (err) {
@@ -198,4 +213,27 @@ export async function startDaemon(deps: {
   };
 
   return { config, stopped, shutdown };
+}
+
+/**
+ * Keeps the relay connection up with the seed's retry policy whenever the manager wants one
+ * (after init/start, on resume, after a drop); idle while paused, reset or closing.
+ */
+function driveConnection(
+  manager: SyncManager,
+  deps: { config: Readonly<Config>; clock: Clock; logger: Logger },
+): ConnectionDriver {
+  const driver = new ConnectionDriver({
+    session: manager,
+    policy: new RetryPolicy({ syncIntervalMs: deps.config.syncIntervalMs }),
+    clock: deps.clock,
+    logger: deps.logger,
+    shouldConnect: () => manager.wantsConnection(),
+    events: {
+      connected: () => manager.setNextRetryAt(null),
+      failed: (_failure, _decision, nextRetryAt) => manager.setNextRetryAt(nextRetryAt),
+    },
+  });
+  manager.on("connectionWanted", () => driver.start());
+  return driver;
 }

@@ -6,6 +6,7 @@ import { CliContext, type GlobalOptions } from "./context.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
 import { registerDeviceCommands } from "./commands/devices.js";
 import { registerInfoCommands } from "./commands/info.js";
+import { registerRelayCommand } from "./commands/relay.js";
 import { registerSyncCommands } from "./commands/sync.js";
 import { EXIT } from "./exitCodes.js";
 
@@ -46,6 +47,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerInfoCommands(program, action);
   registerSyncCommands(program, action);
   registerDeviceCommands(program, action);
+  registerRelayCommand(program, action);
   return program;
 }
 

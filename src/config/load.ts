@@ -60,6 +60,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   };
 
   const merged = { ...DEFAULTS, ...file, ...fromEnv, ...fromFlags };
+  const cachePath = overrides.cachePath ?? nonEmpty(env.CARO_SYNC_CACHE_PATH) ?? join(cacheDir, "sync.db");
   const config: Config = {
     ...merged,
     configDir,
@@ -69,7 +70,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       overrides.socketPath ??
       nonEmpty(env.CARO_SYNC_SOCKET) ??
       (process.platform === "win32" ? "\\\\.\\pipe\\caro-sync" : join(configDir, "sync.sock")),
-    cachePath: overrides.cachePath ?? nonEmpty(env.CARO_SYNC_CACHE_PATH) ?? join(cacheDir, "sync.db"),
+    cachePath,
+    jazzStoragePath: `${cachePath.replace(/\.db$/, "")}.jazz.db`,
     logFile: overrides.logFile ?? join(cacheDir, "sync-daemon.log"),
   };
   return { config: Object.freeze(config), warnings };

@@ -25,6 +25,8 @@ export interface Config {
   credentialsPath: string;
   socketPath: string;
   cachePath: string;
+  /** Jazz's own local storage (SQLite), beside the cache: a restart offline reads the account at once. */
+  jazzStoragePath: string;
   relay: string;
   logLevel: LogLevel;
   /** Log file used when the daemon runs in the background (`caro-sync start`). */

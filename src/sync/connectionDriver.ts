@@ -18,7 +18,6 @@ export class ConnectionDriver {
   private timer: TimerHandle | null = null;
   private attempting: Promise<boolean> | null = null;
   private running = false;
-  private isConnected = false;
   private retryAt: number | null = null;
   private readonly offDisconnected: () => void;
 
@@ -29,17 +28,14 @@ export class ConnectionDriver {
       clock: Clock;
       logger: Logger;
       events: ConnectionEvents;
+      /** Checked before every attempt; false (paused, reset, closing) makes the driver go idle. */
+      shouldConnect?: () => boolean;
     },
   ) {
+    // Fires only for drops of an established connection, never after disconnect().
     this.offDisconnected = deps.session.onDisconnected((failure) => {
-      if (!this.isConnected) return;
-      this.isConnected = false;
-      this.handleFailure(failure);
+      if (this.running) this.handleFailure(failure);
     });
-  }
-
-  get connected(): boolean {
-    return this.isConnected;
   }
 
   /** When the next attempt is scheduled (Unix ms), or null. */
@@ -47,32 +43,20 @@ export class ConnectionDriver {
     return this.retryAt;
   }
 
-  /** Starts connecting (now) and keeps the connection up per the policy until stop(). */
+  /**
+   * Starts connecting now, unless an attempt is already running or scheduled, and keeps the
+   * connection up per the policy until stop(). Cheap to call whenever a connection is wanted.
+   */
   start(): void {
-    if (this.running) return;
     this.running = true;
+    if (this.attempting || this.timer) return;
     void this.attempt();
   }
 
-  /** Stops retrying and drops the connection (pause, shutdown, reset). */
+  /** Stops retrying; the session's owner disconnects it. */
   stop(): void {
     this.running = false;
     this.cancelTimer();
-    if (this.isConnected) {
-      this.isConnected = false;
-      this.deps.session.disconnect();
-    }
-  }
-
-  /**
-   * One immediate attempt, outside the schedule (sync.now, resume). Resolves true when connected.
-   * A pending scheduled attempt is replaced by this one.
-   */
-  async tryNow(): Promise<boolean> {
-    if (this.isConnected) return true;
-    this.running = true;
-    this.cancelTimer();
-    return this.attempt();
   }
 
   dispose(): void {
@@ -81,26 +65,31 @@ export class ConnectionDriver {
   }
 
   private attempt(): Promise<boolean> {
-    this.attempting ??= (async () => {
-      try {
-        await this.deps.session.connect();
-        if (!this.running) {
-          this.deps.session.disconnect();
-          return false;
-        }
-        this.isConnected = true;
-        this.retryAt = null;
-        this.deps.policy.onSuccess();
-        this.deps.events.connected();
-        return true;
-      } catch (err) {
-        if (this.running) this.handleFailure(toFailure(err));
+    if (this.attempting) return this.attempting;
+    if (this.deps.shouldConnect && !this.deps.shouldConnect()) {
+      this.running = false;
+      return Promise.resolve(false);
+    }
+    const attempt = this.connectOnce().finally(() => (this.attempting = null));
+    this.attempting = attempt;
+    return attempt;
+  }
+
+  private async connectOnce(): Promise<boolean> {
+    try {
+      await this.deps.session.connect();
+      if (!this.running) {
+        this.deps.session.disconnect();
         return false;
-      } finally {
-        this.attempting = null;
       }
-    })();
-    return this.attempting;
+      this.retryAt = null;
+      this.deps.policy.onSuccess();
+      this.deps.events.connected();
+      return true;
+    } catch (err) {
+      if (this.running) this.handleFailure(toFailure(err));
+      return false;
+    }
   }
 
   private handleFailure(failure: ConnectFailure): void {

@@ -27,6 +27,7 @@ describe("loadConfig", () => {
     assert.equal(config.offlineQueueTtlMs, 86_400_000);
     assert.equal(config.socketPath, "/home/u/.config/cmdai/sync.sock");
     assert.equal(config.cachePath, "/home/u/.cache/cmdai/sync.db");
+    assert.equal(config.jazzStoragePath, "/home/u/.cache/cmdai/sync.jazz.db");
     assert.equal(config.credentialsPath, "/home/u/.config/cmdai/sync-credentials.json");
     assert.equal(config.configFile, "/home/u/.config/cmdai/sync-daemon.json");
     assert.deepEqual(warnings, []);
