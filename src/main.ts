@@ -66,7 +66,10 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
     process.stderr.write(`caro-sync: configuration error: ${err.message}\n`);
     return EXIT.config;
   }
-  const logger = createLogger({ level: config.logLevel, destination: logDestination(config, opts.background) });
+  const logger = createLogger({
+    level: config.logLevel,
+    destination: logDestination(config, opts.background),
+  });
   for (const warning of warnings) logger.warn(warning);
 
   let daemon: DaemonHandle;
@@ -151,8 +154,7 @@ export async function startDaemon(deps: {
         // The shutdown request itself is in flight; it is not pending work.
         pendingOperations: () => manager.pendingOperations() + Math.max(0, server.inFlight() - 1),
         requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
-        subscribe: (event, listener) =>
-          manager.on(EVENT_SOURCES[event], listener as (payload: NotificationMap[typeof event]) => void),
+        subscribe: (event, listener) => manager.on(EVENT_SOURCES[event], listener),
       }),
       ...syncMethods(manager),
       ...deviceMethods(manager),
@@ -164,7 +166,11 @@ export async function startDaemon(deps: {
     gate: createGate(() => manager.state),
     logger: logger.child({ part: "ipc" }),
   });
-  const server = createIpcServer({ socketPath: config.socketPath, dispatcher, logger: logger.child({ part: "ipc" }) });
+  const server = createIpcServer({
+    socketPath: config.socketPath,
+    dispatcher,
+    logger: logger.child({ part: "ipc" }),
+  });
 
   try {
     await server.start();

@@ -135,8 +135,14 @@ export const paramsSchemas = {
   }),
   "daemon.ping": empty,
   "daemon.health": empty,
-  "daemon.shutdown": z.object({ reason: z.string().max(500).optional() }).strict().optional(),
-  "daemon.subscribe": z.object({ events: z.array(z.string()).max(32).optional() }).strict().optional(),
+  "daemon.shutdown": z
+    .object({ reason: z.string().max(500).optional() })
+    .strict()
+    .optional(),
+  "daemon.subscribe": z
+    .object({ events: z.array(z.string()).max(32).optional() })
+    .strict()
+    .optional(),
   "daemon.unsubscribe": empty,
   "daemon.metrics": empty,
   "sync.init": z.object({

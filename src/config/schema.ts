@@ -4,9 +4,16 @@ import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 
 /** Keys allowed in ~/.config/cmdai/sync-daemon.json. Unknown keys warn; wrong types stop start-up. */
 export const fileConfigSchema = z.object({
-  relay: z.string().regex(/^wss?:\/\/\S+$/, "a ws:// or wss:// URL").optional(),
+  relay: z
+    .string()
+    .regex(/^wss?:\/\/\S+$/, "a ws:// or wss:// URL")
+    .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
-  cacheMaxSize: z.number().int().min(1024 * 1024).optional(),
+  cacheMaxSize: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
   syncIntervalMs: z.number().int().min(100).optional(),
   offlineQueueTtlMs: z.number().int().min(1000).optional(),
   /** Local rate limit of sync.push: entries per second, sustained, per daemon. */

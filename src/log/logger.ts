@@ -38,7 +38,11 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(opts: { level: LogLevel; destination?: DestinationStream; name?: string }): Logger {
+export function createLogger(opts: {
+  level: LogLevel;
+  destination?: DestinationStream;
+  name?: string;
+}): Logger {
   return pino(
     {
       name: opts.name ?? "caro-sync",

@@ -12,7 +12,10 @@ const TIMED: Partial<Record<MethodName, string>> = {
 
 export function instrumentMethods(table: MethodTable, metrics: Metrics): MethodTable {
   const wrapped: Record<string, unknown> = {};
-  for (const [name, handler] of Object.entries(table) as [MethodName, (p: unknown, c: unknown) => unknown][]) {
+  for (const [name, handler] of Object.entries(table) as [
+    MethodName,
+    (p: unknown, c: unknown) => unknown,
+  ][]) {
     wrapped[name] = async (params: unknown, ctx: unknown) => {
       const operation = TIMED[name];
       const stop = operation ? metrics.latencyMs.startTimer({ operation }) : undefined;

@@ -47,14 +47,20 @@ describe("loadConfig", () => {
     assert.equal(withEnv.config.logLevel, "warn");
     assert.equal(withEnv.config.socketPath, "/tmp/env.sock");
 
-    const withFlags = loadConfig({ relay: "ws://flag:3", socketPath: "/tmp/flag.sock", logLevel: "debug" }, env);
+    const withFlags = loadConfig(
+      { relay: "ws://flag:3", socketPath: "/tmp/flag.sock", logLevel: "debug" },
+      env,
+    );
     assert.equal(withFlags.config.relay, "ws://flag:3");
     assert.equal(withFlags.config.socketPath, "/tmp/flag.sock");
     assert.equal(withFlags.config.logLevel, "debug");
   });
 
   it("takes the cache path and log level from the environment", () => {
-    const { config } = loadConfig({}, { HOME: "/h", CARO_SYNC_CACHE_PATH: "/c/x.db", CARO_SYNC_LOG_LEVEL: "error" });
+    const { config } = loadConfig(
+      {},
+      { HOME: "/h", CARO_SYNC_CACHE_PATH: "/c/x.db", CARO_SYNC_LOG_LEVEL: "error" },
+    );
     assert.equal(config.cachePath, "/c/x.db");
     assert.equal(config.logLevel, "error");
   });
@@ -71,8 +77,16 @@ describe("loadConfig", () => {
     ["invalid JSON", "{ relay: ", /is not valid JSON/],
     ["a non-object document", "[1,2]", /expected a JSON object/],
     ["a wrong type", JSON.stringify({ syncIntervalMs: "fast" }), /"syncIntervalMs".*expected number/],
-    ["an unknown log level", JSON.stringify({ logLevel: "loud" }), /"logLevel".*expected one of trace, debug/],
-    ["a relay that is not a WebSocket URL", JSON.stringify({ relay: "http://x" }), /"relay".*ws:\/\/ or wss:\/\//],
+    [
+      "an unknown log level",
+      JSON.stringify({ logLevel: "loud" }),
+      /"logLevel".*expected one of trace, debug/,
+    ],
+    [
+      "a relay that is not a WebSocket URL",
+      JSON.stringify({ relay: "http://x" }),
+      /"relay".*ws:\/\/ or wss:\/\//,
+    ],
   ];
   for (const [what, text, message] of bad) {
     it(`rejects ${what}, naming the file, the key and the expectation`, async () => {
@@ -91,6 +105,9 @@ describe("loadConfig", () => {
 
   it("rejects a bad log level from the environment, naming the source", async () => {
     await writeConfig("{}");
-    assert.throws(() => loadConfig({}, { HOME: home, CARO_SYNC_LOG_LEVEL: "chatty" }), /environment CARO_SYNC_LOG_LEVEL: expected one of trace/);
+    assert.throws(
+      () => loadConfig({}, { HOME: home, CARO_SYNC_LOG_LEVEL: "chatty" }),
+      /environment CARO_SYNC_LOG_LEVEL: expected one of trace/,
+    );
   });
 });

@@ -73,9 +73,7 @@ describe("daemon lifecycle", () => {
         assert.match(String(err.data?.hint), /init/);
       }
       // Past the gate, sync.init validates its params: a short key is -32602, not -32001.
-      const err = await rpcError(
-        client.init({ authKey: "c2hvcnQ=", deviceName: "test", platform: "linux" }),
-      );
+      const err = await rpcError(client.init({ authKey: "c2hvcnQ=", deviceName: "test", platform: "linux" }));
       assert.equal(err.code, ErrorCode.InvalidParams);
     } finally {
       client.close();
@@ -110,8 +108,8 @@ describe("daemon lifecycle", () => {
       { stdio: ["ignore", "pipe", "ignore"] },
     );
     await once<Buffer>((listener) => {
-      holder.stdout!.on("data", listener);
-      return () => holder.stdout!.off("data", listener);
+      holder.stdout.on("data", listener);
+      return () => holder.stdout.off("data", listener);
     });
     holder.kill("SIGKILL");
     await new Promise((resolve) => holder.once("exit", resolve));
@@ -160,7 +158,9 @@ describe("daemon lifecycle", () => {
   it("never writes the authKey or payloads to its log, even at trace level", async () => {
     const d = await start({ env: { CARO_SYNC_LOG_LEVEL: "trace" } });
     const client = await d.client();
-    await client.init({ authKey: AUTH_KEY, deviceName: "secret-laptop-name", platform: "linux" }).catch(() => {});
+    await client
+      .init({ authKey: AUTH_KEY, deviceName: "secret-laptop-name", platform: "linux" })
+      .catch(() => {});
     const blob = Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 9)]).toString("base64");
     await client
       .push({

@@ -23,7 +23,10 @@ describe("log redaction", () => {
     const logger = createLogger({ level: "trace", destination: stream });
     logger.info({ authKey: AUTH_KEY, method: "sync.init" }, "init");
     logger.debug({ request: { params: { authKey: AUTH_KEY, deviceName: "laptop" } } }, "request");
-    logger.warn({ batch: [{ id: "e1", encrypted: PAYLOAD }], identity: { agentSecret: "sealerSecret_z123" } });
+    logger.warn({
+      batch: [{ id: "e1", encrypted: PAYLOAD }],
+      identity: { agentSecret: "sealerSecret_z123" },
+    });
     logger.child({ part: "sync" }).error({ entry: { encryptedPayload: PAYLOAD, id: "e2" } }, "push failed");
 
     const text = lines.join("\n");

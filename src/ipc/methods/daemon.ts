@@ -27,7 +27,10 @@ export interface DaemonMethodDeps {
   /** Starts the ordered shutdown after the current response has been written. */
   requestShutdown(reason: string): void;
   /** Subscribes to one daemon event; returns the unsubscribe function. */
-  subscribe<E extends SubscribableEvent>(event: E, listener: (payload: NotificationMap[E]) => void): () => void;
+  subscribe<E extends SubscribableEvent>(
+    event: E,
+    listener: (payload: NotificationMap[E]) => void,
+  ): () => void;
 }
 
 export function daemonMethods(deps: DaemonMethodDeps): PartialMethodTable<"daemon"> {
