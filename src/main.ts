@@ -16,7 +16,6 @@ import { AlreadyRunningError, createIpcServer } from "./ipc/server.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { instrumentMethods } from "./metrics/instrument.js";
 import { createMetrics } from "./metrics/metrics.js";
-import type { NotificationMap } from "./protocol.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
 import { SyncManager } from "./sync/SyncManager.js";
