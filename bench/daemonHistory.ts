@@ -1,12 +1,14 @@
 // Daemon-level history benchmark (`npm run bench:history`): real processes on loopback, as a user
 // would run them: a relay (`--db`), daemon A (first device) and daemon B (a fresh device).
-//   1. A: init, then push N commands (~400 B of base64 each) through the socket (ack local).
-//   2. A: wait until the relay has confirmed them all (daemon.health queue.pending === 0).
+//   1. A: init, pause network sync, push N commands (~400 B of base64 each) through the socket
+//      (ack local): a backlog, as after a long time offline.
+//   2. A: resume; wait until the relay has confirmed them all (daemon.health queue.pending === 0).
 //   3. B: fresh HOME, init joining the same account; wait until all N are pullable from B's cache
 //      (paged sync.pull), and read B's RSS.
 // The baseline, measured in the same run, is step 1: the same entries committed to the local cache
 // only. The ratios say what the relay round trip costs on top of the local write.
 // Options: --count N (default 100000). Prints a table and one JSON line.
+// BENCH_DAEMON_NODE_OPTIONS is passed to the daemons as NODE_OPTIONS (profiling).
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -56,7 +58,12 @@ async function main(): Promise<void> {
   const daemons: DaemonProcess[] = [];
   const clients: SyncClient[] = [];
   try {
-    const env = { CARO_SYNC_RELAY: relay.url, CARO_SYNC_LOG_LEVEL: "warn" };
+    const env = {
+      CARO_SYNC_RELAY: relay.url,
+      CARO_SYNC_LOG_LEVEL: "warn",
+      // e.g. BENCH_DAEMON_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both daemons.
+      NODE_OPTIONS: process.env.BENCH_DAEMON_NODE_OPTIONS,
+    };
     const a = await spawnDaemon({ home: await homeWithConfig(dir.path, "a"), env });
     daemons.push(a);
     const clientA = await a.client();
@@ -77,16 +84,20 @@ async function main(): Promise<void> {
       metadata: { deviceId, createdAt: now - (count - i), safetyLevel: "safe" },
     }));
 
+    await clientA.pause();
     const t0 = performance.now();
     const pushed = await pushInBatches(clientA, entries);
     const localMs = since(t0);
     if (pushed.synced !== count) throw new Error(`only ${pushed.synced} of ${count} were accepted`);
+
+    const tUpload = performance.now();
+    await clientA.resume();
     await waitFor(async () => (await clientA.health()).queue.pending === 0, {
       timeoutMs: 600_000,
-      intervalMs: 50,
+      intervalMs: 200,
       what: "the relay to confirm the backlog",
     });
-    const uploadMs = since(t0);
+    const uploadMs = since(tUpload);
     const rssA = await rssMb(a.child.pid!);
 
     const t1 = performance.now();
@@ -97,7 +108,7 @@ async function main(): Promise<void> {
     await clientB.init({ authKey, accountId: init.accountId, deviceName: "bench-b", platform: "linux" });
     await waitFor(async () => (await clientB.health()).cache.entries >= count, {
       timeoutMs: 600_000,
-      intervalMs: 50,
+      intervalMs: 200,
       what: "the fresh device to receive the history",
     });
     const pullable = await countPullable(clientB);
@@ -109,7 +120,7 @@ async function main(): Promise<void> {
       ["entries", String(count)],
       ["baseline: push, committed locally (ack local)", `${localMs} ms`],
       [
-        "backlog uploaded (push start → queue empty)",
+        "backlog uploaded (resume → queue empty)",
         `${uploadMs} ms (${(uploadMs / localMs).toFixed(2)}x baseline)`,
       ],
       [

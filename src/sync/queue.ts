@@ -2,10 +2,17 @@
 // RemoteSession and confirmed only after waitForUpload resolves. Confirmation deletes a row only
 // if the entry has not changed since it was written (its cursor still matches), so a change made
 // during an upload is uploaded too. Replays are idempotent: records are whole, keyed by id.
-import type { EntryKey, LocalCache } from "./localCache.js";
-import type { RemoteSession } from "./remote.js";
+import type { EntryKey, LocalCache, QueueItem } from "./localCache.js";
+import type { RemoteRecord, RemoteSession } from "./remote.js";
 
-const BATCH = 100;
+/** Queue rows read per step; the Jazz writer splits them into transactions under 1 MiB. */
+const BATCH = 1000;
+/**
+ * Batches written before one wait for the relay's confirmation. Waiting after every batch makes
+ * the upload a chain of round trips (plus the relay's fsync each); a window keeps the pipe full
+ * while bounding what a failure sends back to the queue.
+ */
+const WINDOW = 20;
 
 export interface FlushResult {
   confirmed: number;
@@ -49,34 +56,24 @@ export class Uploader {
         this.again = false;
         let afterSeq = 0;
         for (;;) {
-          const items = cache.queue.next(BATCH, afterSeq);
-          const last = items[items.length - 1];
+          const window = this.readWindow(afterSeq);
+          const last = window.items[window.items.length - 1];
           if (!last || this.stopped) break;
           afterSeq = last.seq;
-          const versions: (EntryKey & { cursor: number })[] = [];
-          const records = [];
-          for (const item of items) {
-            const entry = cache.entries.get(item);
-            // A row without its entry cannot be uploaded; confirming it drops it.
-            versions.push(entry ? { type: item.type, id: item.id, cursor: entry.cursor } : item);
-            if (entry) records.push(entry.record);
-          }
           try {
-            if (records.length > 0) {
-              await session.write(records);
-              await session.waitForUpload(this.deps.uploadTimeoutMs);
-            }
+            for (const records of window.batches) await session.write(records);
+            if (window.batches.length > 0) await session.waitForUpload(this.deps.uploadTimeoutMs);
           } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
             if (!this.stopped)
               cache.queue.recordFailure(
-                items.map((i) => i.seq),
+                window.items.map((i) => i.seq),
                 error.message,
               );
             return { confirmed, error };
           }
           if (this.stopped) break;
-          const n = cache.transaction(() => cache.queue.confirm(versions));
+          const n = cache.transaction(() => cache.queue.confirm(window.versions));
           confirmed += n;
           if (n > 0) this.deps.onConfirmed(n);
         }
@@ -86,5 +83,32 @@ export class Uploader {
       // Cleared in the same tick as the last look at `again`: a later flush() starts a new run.
       this.running = null;
     }
+  }
+
+  /** Up to WINDOW batches of queue rows after `afterSeq`, with the records and versions to confirm. */
+  private readWindow(afterSeq: number): {
+    items: QueueItem[];
+    batches: RemoteRecord[][];
+    versions: (EntryKey & { cursor: number })[];
+  } {
+    const { cache } = this.deps;
+    const items: QueueItem[] = [];
+    const batches: RemoteRecord[][] = [];
+    const versions: (EntryKey & { cursor: number })[] = [];
+    for (let i = 0; i < WINDOW; i++) {
+      const rows = cache.queue.next(BATCH, items.at(-1)?.seq ?? afterSeq);
+      if (rows.length === 0) break;
+      const records: RemoteRecord[] = [];
+      for (const item of rows) {
+        const entry = cache.entries.get(item);
+        // A row without its entry cannot be uploaded; confirming it drops it.
+        versions.push(entry ? { type: item.type, id: item.id, cursor: entry.cursor } : item);
+        if (entry) records.push(entry.record);
+      }
+      items.push(...rows);
+      if (records.length > 0) batches.push(records);
+      if (rows.length < BATCH) break;
+    }
+    return { items, batches, versions };
   }
 }
