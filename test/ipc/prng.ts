@@ -1,11 +1,2 @@
-/** A small seeded PRNG (mulberry32): same seed, same sequence, so failures reproduce. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG now lives with the fuzz generators; kept here for the IPC suites that import it.
+export { mulberry32 } from "../helpers/fuzz.js";
