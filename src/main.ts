@@ -19,8 +19,7 @@ import { createMetrics } from "./metrics/metrics.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
 import { SyncManager } from "./sync/SyncManager.js";
-import { ConnectionDriver } from "./sync/connectionDriver.js";
-import { RetryPolicy } from "./sync/retryPolicy.js";
+import { driveConnection } from "./sync/connectionDriver.js";
 import { JazzSyncService } from "./jazz/JazzSyncService.js";
 import { WebSocket } from "ws";
 import { DAEMON_VERSION } from "./version.js";
@@ -71,23 +70,28 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
   });
   for (const warning of warnings) logger.warn(warning);
 
-  let daemon: DaemonHandle;
+  // Signal handlers go in before the socket answers: a SIGTERM that arrives while starting is
+  // held and honoured once the daemon can shut down in order.
+  let daemon: DaemonHandle | null = null;
+  let pendingSignal: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (daemon) void daemon.shutdown(signal);
+    else pendingSignal ??= signal;
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  const removeSignalHandlers = () => {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
+
   try {
     daemon = await startDaemon({ config, logger });
   } catch (err) {
-    if (err instanceof AlreadyRunningError) {
-      process.stderr.write(`caro-sync: ${err.message}\n`);
-      return EXIT.alreadyRunning;
-    }
-    if (err instanceof CredentialsError) {
-      logger.fatal({ err }, "credentials refused");
-      process.stderr.write(`caro-sync: ${err.message}\n`);
-      return EXIT.noPermission;
-    }
-    logger.fatal({ err }, "daemon failed to start");
-    process.stderr.write(`caro-sync: failed to start: ${(err as Error).message}\n`);
-    return EXIT.failure;
+    removeSignalHandlers();
+    return startFailure(err, logger);
   }
+  if (pendingSignal) void daemon.shutdown(pendingSignal);
 
   // A crash past per-message isolation leaves state unknown: log it and exit; the cache is durable.
   process.on("uncaughtException", (err) => {
@@ -95,14 +99,26 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
     logger.flush();
     process.exit(EXIT.software);
   });
-  const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(signal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
   const code = await daemon.stopped;
-  process.off("SIGTERM", onSignal);
-  process.off("SIGINT", onSignal);
+  removeSignalHandlers();
   logger.flush();
   return code;
+}
+
+/** Reports why the daemon could not start and picks the exit code. */
+function startFailure(err: unknown, logger: Logger): number {
+  if (err instanceof AlreadyRunningError) {
+    process.stderr.write(`caro-sync: ${err.message}\n`);
+    return EXIT.alreadyRunning;
+  }
+  if (err instanceof CredentialsError) {
+    logger.fatal({ err }, "credentials refused");
+    process.stderr.write(`caro-sync: ${err.message}\n`);
+    return EXIT.noPermission;
+  }
+  logger.fatal({ err }, "daemon failed to start");
+  process.stderr.write(`caro-sync: failed to start: ${(err as Error).message}\n`);
+  return EXIT.failure;
 }
 
 function logDestination(config: Readonly<Config>, background: boolean) {
@@ -135,7 +151,11 @@ export async function startDaemon(deps: {
     logger: logger.child({ part: "sync" }),
     remote,
   });
-  const driver = driveConnection(manager, { config, clock, logger: logger.child({ part: "retry" }) });
+  const driver = driveConnection(manager, {
+    syncIntervalMs: config.syncIntervalMs,
+    clock,
+    logger: logger.child({ part: "retry" }),
+  });
   const metrics = createMetrics({ queueSize: () => manager.healthReport().queue.pending });
 
   let resolveStopped!: (code: number) => void;
@@ -218,27 +238,4 @@ export async function startDaemon(deps: {
   };
 
   return { config, stopped, shutdown };
-}
-
-/**
- * Keeps the relay connection up with the seed's retry policy whenever the manager wants one
- * (after init/start, on resume, after a drop); idle while paused, reset or closing.
- */
-function driveConnection(
-  manager: SyncManager,
-  deps: { config: Readonly<Config>; clock: Clock; logger: Logger },
-): ConnectionDriver {
-  const driver = new ConnectionDriver({
-    session: manager,
-    policy: new RetryPolicy({ syncIntervalMs: deps.config.syncIntervalMs }),
-    clock: deps.clock,
-    logger: deps.logger,
-    shouldConnect: () => manager.wantsConnection(),
-    events: {
-      connected: () => manager.setNextRetryAt(null),
-      failed: (_failure, _decision, nextRetryAt) => manager.setNextRetryAt(nextRetryAt),
-    },
-  });
-  manager.on("connectionWanted", () => driver.start());
-  return driver;
 }

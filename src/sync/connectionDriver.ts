@@ -5,13 +5,15 @@
 import type { Logger } from "../log/logger.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { RemoteConnectError, type ConnectFailure, type RemoteSession } from "./remote.js";
-import type { RetryDecision, RetryPolicy } from "./retryPolicy.js";
+import { RetryPolicy, type RetryDecision } from "./retryPolicy.js";
 
 export interface ConnectionEvents {
   /** A connection attempt succeeded. */
   connected(): void;
   /** An attempt failed, or an established connection dropped; `nextRetryAt` is null when no retry is planned. */
   failed(failure: ConnectFailure, decision: RetryDecision, nextRetryAt: number | null): void;
+  /** The driver went idle: nothing is scheduled any more (stop(), or the owner wants no connection). */
+  idle?(): void;
 }
 
 export class ConnectionDriver {
@@ -20,6 +22,7 @@ export class ConnectionDriver {
   private running = false;
   private retryAt: number | null = null;
   private readonly offDisconnected: () => void;
+  private readonly offWanted: () => void;
 
   constructor(
     private readonly deps: {
@@ -30,12 +33,19 @@ export class ConnectionDriver {
       events: ConnectionEvents;
       /** Checked before every attempt; false (paused, reset, closing) makes the driver go idle. */
       shouldConnect?: () => boolean;
+      /**
+       * The owner's requests for a connection, subscribed for the driver's life (dispose()
+       * unsubscribes). `fresh`: a new reason to connect (init, start-up, resume), so the current
+       * burst and schedule are forgotten and an attempt starts now.
+       */
+      onWanted?: (listener: (opts: { fresh: boolean }) => void) => () => void;
     },
   ) {
     // Fires only for drops of an established connection, never after disconnect().
     this.offDisconnected = deps.session.onDisconnected((failure) => {
       if (this.running) this.handleFailure(failure);
     });
+    this.offWanted = deps.onWanted?.((opts) => this.start(opts)) ?? (() => undefined);
   }
 
   /** When the next attempt is scheduled (Unix ms), or null. */
@@ -46,9 +56,15 @@ export class ConnectionDriver {
   /**
    * Starts connecting now, unless an attempt is already running or scheduled, and keeps the
    * connection up per the policy until stop(). Cheap to call whenever a connection is wanted.
+   * `fresh: true` cancels a scheduled attempt and starts a new burst (an auth stop or a spent
+   * burst of an earlier identity or pause must not delay or shorten this one).
    */
-  start(): void {
+  start(opts: { fresh?: boolean } = {}): void {
     this.running = true;
+    if (opts.fresh) {
+      this.cancelTimer();
+      this.deps.policy.onSuccess(); // resets the burst; the next failure is attempt 1 again
+    }
     if (this.attempting || this.timer) return;
     void this.attempt();
   }
@@ -56,11 +72,12 @@ export class ConnectionDriver {
   /** Stops retrying; the session's owner disconnects it. */
   stop(): void {
     this.running = false;
-    this.cancelTimer();
+    this.goIdle();
   }
 
   dispose(): void {
     this.stop();
+    this.offWanted();
     this.offDisconnected();
   }
 
@@ -68,6 +85,7 @@ export class ConnectionDriver {
     if (this.attempting) return this.attempting;
     if (this.deps.shouldConnect && !this.deps.shouldConnect()) {
       this.running = false;
+      this.goIdle();
       return Promise.resolve(false);
     }
     const attempt = this.connectOnce().finally(() => (this.attempting = null));
@@ -111,6 +129,12 @@ export class ConnectionDriver {
     this.deps.events.failed(failure, decision, this.retryAt);
   }
 
+  /** Nothing is scheduled any more: tell the owner, so health does not show a stale nextRetryAt. */
+  private goIdle(): void {
+    this.cancelTimer();
+    this.deps.events.idle?.();
+  }
+
   private cancelTimer(): void {
     if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
@@ -121,4 +145,42 @@ export class ConnectionDriver {
 function toFailure(err: unknown): ConnectFailure {
   if (err instanceof RemoteConnectError) return err.failure;
   return { kind: "network", message: err instanceof Error ? err.message : String(err) };
+}
+
+/** What driveConnection needs of SyncManager (its connectivity seam). */
+export interface ConnectionOwner extends Pick<RemoteSession, "connect" | "disconnect" | "onDisconnected"> {
+  wantsConnection(): boolean;
+  setNextRetryAt(at: number | null): void;
+  on(event: "connectionWanted", listener: (payload: { reason: string }) => void): () => void;
+}
+
+/**
+ * The production wiring: keeps the relay connection up with the seed's retry policy whenever the
+ * manager wants one (start-up, init, resume: a fresh burst; a drop: the burst the drop began),
+ * idle while paused, reset or closing; the schedule is reported to health as nextRetryAt.
+ */
+export function driveConnection(
+  manager: ConnectionOwner,
+  opts: {
+    syncIntervalMs: number;
+    clock: Clock;
+    logger: Logger;
+    /** Jitter source in [0, 1) for the probe interval; tests pass a constant. */
+    random?: () => number;
+  },
+): ConnectionDriver {
+  return new ConnectionDriver({
+    session: manager,
+    policy: new RetryPolicy({ syncIntervalMs: opts.syncIntervalMs, random: opts.random }),
+    clock: opts.clock,
+    logger: opts.logger,
+    shouldConnect: () => manager.wantsConnection(),
+    onWanted: (listener) =>
+      manager.on("connectionWanted", ({ reason }) => listener({ fresh: reason !== "disconnected" })),
+    events: {
+      connected: () => manager.setNextRetryAt(null),
+      failed: (_failure, _decision, nextRetryAt) => manager.setNextRetryAt(nextRetryAt),
+      idle: () => manager.setNextRetryAt(null),
+    },
+  });
 }

@@ -11,7 +11,8 @@
 // | server (5xx)       | yes   | 1 s, 2 s, 4 s (exponential)            | 3                   |
 //
 // When a burst's attempts are spent the daemon stays OFFLINE and probes every `syncIntervalMs`
-// with ±20 % jitter; a probe that fails keeps probing. A success resets everything.
+// with ±20 % jitter (never sooner than a relay's Retry-After); a probe that fails keeps probing.
+// A success resets everything.
 import type { ConnectFailure } from "./remote.js";
 
 export type RetryDecision =
@@ -52,7 +53,7 @@ export class RetryPolicy {
       this.burstSpent = true;
       return { kind: "stop", reason: failure.kind };
     }
-    if (this.burstSpent) return this.probe();
+    if (this.burstSpent) return this.probe(failure);
 
     const family = burstFamily(failure.kind);
     if (family !== this.family) {
@@ -63,7 +64,7 @@ export class RetryPolicy {
     const max = MAX_ATTEMPTS[failure.kind];
     if (this.attempts >= max) {
       this.burstSpent = true;
-      return this.probe();
+      return this.probe(failure);
     }
     const delayMs =
       failure.kind === "rateLimited" && failure.retryAfterMs !== null
@@ -79,9 +80,12 @@ export class RetryPolicy {
     this.burstSpent = false;
   }
 
-  private probe(): RetryDecision {
+  private probe(failure: ConnectFailure): RetryDecision {
     const random = this.opts.random ?? Math.random;
     const factor = 1 - JITTER + 2 * JITTER * random();
-    return { kind: "probe", delayMs: Math.round(this.opts.syncIntervalMs * factor) };
+    const jittered = Math.round(this.opts.syncIntervalMs * factor);
+    // A relay that said when to come back is not asked sooner.
+    const floor = failure.kind === "rateLimited" ? (failure.retryAfterMs ?? 0) : 0;
+    return { kind: "probe", delayMs: Math.max(jittered, floor) };
   }
 }

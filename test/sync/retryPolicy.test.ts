@@ -46,7 +46,15 @@ describe("RetryPolicy (seed table)", () => {
     assert.deepEqual(decisions, [
       { kind: "retry", delayMs: 7000, attempt: 2, of: 3 },
       { kind: "retry", delayMs: 7000, attempt: 3, of: 3 },
-      { kind: "probe", delayMs: 5000 },
+      { kind: "probe", delayMs: 7000 },
+    ]);
+  });
+
+  it("never probes sooner than Retry-After once a 429 burst is spent", () => {
+    const decisions = run(new RetryPolicy({ syncIntervalMs: 5000, random: midJitter }), limited(9000), 4);
+    assert.deepEqual(decisions.slice(2), [
+      { kind: "probe", delayMs: 9000 },
+      { kind: "probe", delayMs: 9000 },
     ]);
   });
 
