@@ -103,7 +103,8 @@ export function toDeviceRecord(map: RawCoMap): DeviceRecordOut | null {
 /**
  * Devices merged by deviceId. Duplicate records of one device (two sessions registering it
  * concurrently) are normally kept equal by writes, which update every copy; if they differ, the
- * copy edited last wins, with the earliest firstSeen and the latest lastSeen.
+ * copy edited last wins, with the earliest firstSeen, the latest lastSeen, and inactive if any
+ * copy is.
  */
 export function mergedDevices(
   node: LocalNode,
@@ -131,6 +132,7 @@ export function mergedDevices(
       ...newer,
       firstSeen: Math.min(prev.firstSeen, record.firstSeen),
       lastSeen: Math.max(prev.lastSeen, record.lastSeen),
+      isActive: prev.isActive && record.isActive,
     });
     editedAt.set(record.deviceId, Math.max(at, editedAt.get(record.deviceId) ?? 0));
   }

@@ -129,7 +129,8 @@ function writePreferences(node: LocalNode, ids: RootIds, records: PreferenceReco
 
 /**
  * Creates or updates DeviceRecords by deviceId. Updates touch only fields that change, keep the
- * earliest firstSeen and latest lastSeen, and apply to every copy of the device.
+ * earliest firstSeen and latest lastSeen, never undo a removal (isActive false), and apply to every
+ * copy of the device.
  */
 function upsertDevices(node: LocalNode, ids: RootIds, records: DeviceRecordIn[]): number {
   const list = requireContent<RawCoList>(node, ids.devices);
@@ -154,10 +155,13 @@ function upsertDevices(node: LocalNode, ids: RootIds, records: DeviceRecordIn[])
     for (const map of maps) {
       const current = toDeviceRecord(map);
       if (!current) continue;
+      // A removal is sticky (as the cache merges it, sync/merge.ts): the removed device refreshing
+      // its record from a copy that predates the removal must not make it active again.
       const next = {
         ...fields,
         firstSeen: Math.min(current.firstSeen, fields.firstSeen),
         lastSeen: Math.max(current.lastSeen, fields.lastSeen),
+        isActive: current.isActive && fields.isActive,
       };
       const changes = Object.fromEntries(
         Object.entries(next).filter(([key, value]) => current[key as keyof typeof current] !== value),

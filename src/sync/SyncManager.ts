@@ -13,6 +13,7 @@ import type { Logger } from "../log/logger.js";
 import {
   ErrorCode,
   SyncError,
+  TIMEOUTS,
   type DeviceInfo,
   type HealthResult,
   type InitResult,
@@ -47,9 +48,16 @@ export interface SyncManagerDeps {
   config: Pick<Config, "relay" | "cacheMaxSize" | "offlineQueueTtlMs" | "pushRatePerSecond" | "pushBurst">;
   /** Identity derivation when there is no Remote (default: localDeriveIdentity). */
   deriveIdentity?: DeriveIdentity;
-  /** How long `sync.push {ack: "relay"}` and one upload wait for the relay (default 60 s). */
+  /** How long `sync.push {ack: "relay"}` and one upload wait for the relay (default 55 s). */
   pushTimeoutMs?: number;
 }
+
+/**
+ * Default wait of `ack: "relay"`: the answer listing unconfirmed entries (-32003) must reach the
+ * client before its own push timeout (TIMEOUTS.push, 60 s, SPEC §4) gives up on the call, or the
+ * client sees a timeout instead of the answer. 5 s covers storing a full request first.
+ */
+export const RELAY_ACK_WAIT_MS = TIMEOUTS.push - 5_000;
 
 export class SyncManager {
   private readonly machine: StateMachine;
@@ -70,7 +78,7 @@ export class SyncManager {
 
   constructor(private readonly deps: SyncManagerDeps) {
     const { cache, clock, logger, config, remote } = deps;
-    const pushTimeoutMs = deps.pushTimeoutMs ?? 60_000;
+    const pushTimeoutMs = deps.pushTimeoutMs ?? RELAY_ACK_WAIT_MS;
     this.emitter = new Emitter((err) => logger.error({ err }, "sync event listener failed"));
     this.machine = new StateMachine((from, to) => {
       logger.info({ from, to }, "sync state changed");
@@ -319,9 +327,12 @@ export class SyncManager {
     return this.emitter.on("disconnected", listener);
   }
 
-  /** The retry driver's schedule, reported by health (null: no attempt scheduled). */
+  /**
+   * The retry driver's schedule, reported by health (null: no attempt scheduled). Called after
+   * each failed attempt or drop; the failure's sync.error goes out now, with `retryInMs`.
+   */
   setNextRetryAt(at: number | null): void {
-    this.health.nextRetryAt = at;
+    this.health.scheduleRetry(at);
   }
 
   // ---- health and shutdown ---------------------------------------------------------------------

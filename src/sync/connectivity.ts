@@ -7,7 +7,7 @@ import type { Credentials } from "./credentials.js";
 import type { Emitter, SyncEvents } from "./events.js";
 import type { SyncHealth } from "./health.js";
 import type { FlushResult } from "./queue.js";
-import type { ConnectFailure } from "./remote.js";
+import { RemoteConnectError, type ConnectFailure } from "./remote.js";
 import type { RemoteLink } from "./remoteLink.js";
 import type { StateMachine } from "./stateMachine.js";
 import type { SyncTimers } from "./timers.js";
@@ -54,13 +54,19 @@ export class Connectivity {
       throw new SyncError(ErrorCode.NetworkUnreachable, "no connection attempt possible now", {
         state: machine.state,
       });
-    if (!link.hasSession) await this.openSession();
+    // Failures below are announced (sync.error) once the retry driver has scheduled the next
+    // attempt (SyncManager.setNextRetryAt), so they carry the right retryInMs. An open() failure
+    // is rethrown as the Remote classified it, so the retry policy sees it (a join the relay
+    // refuses is `auth`: not retried), not as a generic -32003.
+    const openFailure = link.hasSession ? null : await this.openSession({ awaitSchedule: true });
     if (!link.hasSession)
-      throw new SyncError(ErrorCode.NetworkUnreachable, "the account could not be opened");
+      throw openFailure instanceof RemoteConnectError
+        ? openFailure
+        : new SyncError(ErrorCode.NetworkUnreachable, "the account could not be opened");
     try {
       await link.connect(signal);
     } catch (err) {
-      health.recordFailure(err);
+      health.recordFailure(err, { awaitSchedule: true });
       throw err;
     }
     if (!this.wantsConnection()) {
@@ -95,13 +101,19 @@ export class Connectivity {
     const { machine, health, timers, emitter } = this.deps;
     timers.stopLastSeen();
     if (machine.state === "ONLINE") machine.transition("OFFLINE");
-    health.recordConnectFailure(failure);
+    // The retry driver schedules the next attempt synchronously on "disconnected"; the drop is
+    // announced then (or right after, if no driver listens).
+    health.recordConnectFailure(failure, { awaitSchedule: true });
     emitter.emit("disconnected", failure);
+    health.announce();
     emitter.emit("connectionWanted", { reason: "disconnected" });
   }
 
-  /** Opens the account's session; a failure is recorded (connect() tries again), never thrown. */
-  async openSession(): Promise<void> {
+  /**
+   * Opens the account's session; a failure is recorded (connect() tries again) and returned,
+   * never thrown.
+   */
+  async openSession(opts: { awaitSchedule?: boolean } = {}): Promise<unknown> {
     const { link, health, logger } = this.deps;
     const creds = this.deps.identity();
     if (!creds || !link.hasRemote) return;
@@ -115,8 +127,10 @@ export class Connectivity {
       this.saveRootId();
     } catch (err) {
       logger.error({ err }, "could not open the sync account");
-      health.recordFailure(err);
+      health.recordFailure(err, opts);
+      return err;
     }
+    return null;
   }
 
   /**

@@ -24,6 +24,8 @@ export class SyncHealth {
   lastSync: number | null = null;
   nextRetryAt: number | null = null;
   private lastError: (LastError & { fatal: boolean }) | null = null;
+  /** The last error's sync.error, while it waits for the retry schedule (see setError). */
+  private unannounced: { code: number; message: string } | null = null;
   /** Highest cursor handed out by sync.pull (pendingDown counts what is newer); saved at shutdown. */
   private pulledCursor = 0;
   /** Entries merged from the relay since the last completed sync round. */
@@ -53,6 +55,7 @@ export class SyncHealth {
     this.lastSync = null;
     this.nextRetryAt = null;
     this.lastError = null;
+    this.unannounced = null;
     this.pulledCursor = 0;
     this.pulledSinceRound = 0;
   }
@@ -88,29 +91,56 @@ export class SyncHealth {
 
   clearError(): void {
     this.lastError = null;
+    this.unannounced = null;
     this.nextRetryAt = null;
   }
 
-  setError(e: { code: number; message: string; fatal: boolean }): void {
-    const now = this.deps.clock.now();
-    this.lastError = { ...e, at: now };
-    const retryInMs = this.nextRetryAt === null ? null : Math.max(0, this.nextRetryAt - now);
-    this.deps.onError({ code: e.code, message: e.message, retryInMs });
+  /**
+   * Records the error and announces it (sync.error). `awaitSchedule`: a connection failure the
+   * retry driver is about to schedule a retry for; it is announced by scheduleRetry(), so that
+   * `retryInMs` is the delay of the attempt that follows it, not of the one that just failed.
+   */
+  setError(
+    e: { code: number; message: string; fatal: boolean },
+    opts: { awaitSchedule?: boolean } = {},
+  ): void {
+    this.lastError = { ...e, at: this.deps.clock.now() };
+    this.unannounced = { code: e.code, message: e.message };
+    if (!opts.awaitSchedule) this.announce();
+  }
+
+  /** The retry driver's schedule (null: no attempt planned); announces a failure waiting for it. */
+  scheduleRetry(at: number | null): void {
+    this.nextRetryAt = at;
+    this.announce();
+  }
+
+  /** Emits sync.error for the last error not announced yet, with the current schedule. */
+  announce(): void {
+    const notice = this.unannounced;
+    if (!notice) return;
+    this.unannounced = null;
+    const retryInMs =
+      this.nextRetryAt === null ? null : Math.max(0, this.nextRetryAt - this.deps.clock.now());
+    this.deps.onError({ ...notice, retryInMs });
   }
 
   /** Records a failed connection or session open; an auth failure is fatal. */
-  recordFailure(err: unknown): void {
-    if (err instanceof RemoteConnectError) this.recordConnectFailure(err.failure);
-    else this.setError({ code: ErrorCode.NetworkUnreachable, message: messageOf(err), fatal: false });
+  recordFailure(err: unknown, opts: { awaitSchedule?: boolean } = {}): void {
+    if (err instanceof RemoteConnectError) this.recordConnectFailure(err.failure, opts);
+    else this.setError({ code: ErrorCode.NetworkUnreachable, message: messageOf(err), fatal: false }, opts);
   }
 
-  recordConnectFailure(failure: ConnectFailure): void {
+  recordConnectFailure(failure: ConnectFailure, opts: { awaitSchedule?: boolean } = {}): void {
     const auth = failure.kind === "auth";
-    this.setError({
-      code: auth ? ErrorCode.InvalidCredentials : ErrorCode.NetworkUnreachable,
-      message: failure.message,
-      fatal: auth,
-    });
+    this.setError(
+      {
+        code: auth ? ErrorCode.InvalidCredentials : ErrorCode.NetworkUnreachable,
+        message: failure.message,
+        fatal: auth,
+      },
+      opts,
+    );
   }
 
   /** Queue rows older than the TTL become failed: counted, kept, retried on the next connection. */

@@ -151,6 +151,25 @@ describe("JazzSyncService with two devices", () => {
     atB.off();
   });
 
+  it("a removal stays: the removed device's later write from a stale record does not undo it", async () => {
+    // B's cache still had itself active when it refreshed its record (a lost laptop back online):
+    // name and lastSeen move on, isActive stays false, on every device (as the cache merges it).
+    await new Collector(b).until("B sees its removal", (c) => c.device("device-b")?.isActive === false);
+    await b.write([device("device-b", { name: "renamed", lastSeen: Date.now() + 1_000, isActive: true })]);
+    await b.waitForUpload(10_000);
+    for (const [name, session] of [
+      ["A", a],
+      ["B", b],
+    ] as const) {
+      const seen = new Collector(session);
+      const record = await seen.until(`${name} sees the rename`, (c) =>
+        c.device("device-b")?.name === "renamed" ? c.device("device-b") : null,
+      );
+      assert.equal(record.isActive, false, `${name}: still removed`);
+      seen.off();
+    }
+  });
+
   it("joining an identity that has no account on the relay fails clearly and creates nothing", async () => {
     const svc = service(relay.url, dir.path, "nobody");
     const err = await svc

@@ -257,19 +257,14 @@ describe("retry driver on the production stack (fake clock)", () => {
     );
   });
 
-  // Known bugs outside this suite's files (see the report); todo until fixed there.
-  it(
-    "a joining device refused with 401 is not retried either",
-    { todo: "sync/connectivity.ts connect(): an openSession() failure is rethrown as a generic -32003" },
-    async () => {
-      const { f, s } = await fx.fronted({ status: 401 }, { init: false });
-      await s.init({ join: true });
-      // sync.error 1: init's open() of the account; 2: attempt 1 (which opens it again).
-      await waitFor(() => s.errors.length >= 2, { what: "attempt 1 to fail" });
-      assert.deepEqual(offsets(f.seen, s.t0), [0, 0]);
-      assert.equal(s.health().nextRetryAt, null);
-    },
-  );
+  it("a joining device refused with 401 is not retried either", {}, async () => {
+    const { f, s } = await fx.fronted({ status: 401 }, { init: false });
+    await s.init({ join: true });
+    // sync.error 1: init's open() of the account; 2: attempt 1 (which opens it again).
+    await waitFor(() => s.errors.length >= 2, { what: "attempt 1 to fail" });
+    assert.deepEqual(offsets(f.seen, s.t0), [0, 0]);
+    assert.equal(s.health().nextRetryAt, null);
+  });
 
   it("after a 429 burst, probes still wait at least Retry-After", {}, async () => {
     const { s } = await fx.fronted({ status: 429, headers: { "retry-after": "7" } });
