@@ -5,6 +5,7 @@
 // creates only when the relay says the account is unknown, or, in "create" mode, when the relay
 // cannot be reached (the root reconciliation in JazzSession then merges with any root the relay
 // turns out to have). Timing: see docs/jazz.md.
+import { rm } from "node:fs/promises";
 import { cojsonInternals, LocalNode, type AgentSecret, type Peer, type StorageAPI } from "cojson";
 import {
   createJazzContextForNewAccount,
@@ -70,6 +71,11 @@ export class JazzSyncService implements Remote {
     routeCojsonLogs(opts.logger);
     cojsonInternals.setCoValueLoadingTimeout(opts.loadTimeoutMs ?? 10_000);
     setDefaultValidationMode("strict");
+  }
+
+  async forgetLocalData(): Promise<void> {
+    // SQLite's WAL and shared-memory files go with the database.
+    for (const suffix of ["", "-wal", "-shm"]) await rm(`${this.opts.storagePath}${suffix}`, { force: true });
   }
 
   deriveIdentity(authKey: Uint8Array): RemoteIdentity {

@@ -256,6 +256,8 @@ export class SyncManager {
     this.requireReady();
     this.health.setPaused(true);
     this.disconnect();
+    // The driver goes idle at its next tick; health must not show an attempt that will not come.
+    this.health.scheduleRetry(null);
     return { paused: true };
   }
 
@@ -278,6 +280,11 @@ export class SyncManager {
     // Credentials first: a crash before the wipe leaves a stale cache, which init wipes.
     this.deps.credentials.remove();
     this.deps.cache.wipe();
+    try {
+      await this.deps.remote?.forgetLocalData();
+    } catch (err) {
+      this.deps.logger.warn({ err }, "deleting the remote's local data failed during reset");
+    }
     this.creds = null;
     this.health.clear();
     this.machine.transition("UNINITIALIZED");

@@ -64,6 +64,12 @@ export interface Remote {
    * existing root is never replaced. Resolves once local data is loaded.
    */
   open(opts: { identity: RemoteIdentity; mode: "create" | "join" }): Promise<RemoteSession>;
+
+  /**
+   * Deletes everything open() keeps on this device (sync.reset: "forget this device's data").
+   * Called only when no session is open. The account's data on the relay is untouched.
+   */
+  forgetLocalData(): Promise<void>;
 }
 
 export interface RemoteSession {

@@ -33,6 +33,14 @@ export class FakeRemote implements Remote {
     return Promise.resolve(session);
   }
 
+  /** How many times sync.reset asked to forget local data. */
+  forgotten = 0;
+
+  forgetLocalData(): Promise<void> {
+    this.forgotten += 1;
+    return Promise.resolve();
+  }
+
   get session(): FakeSession {
     const s = this.sessions[this.sessions.length - 1];
     if (!s) throw new Error("no session opened");

@@ -241,6 +241,7 @@ describe("SyncManager with a Remote", () => {
     await assert.rejects(h.manager.connect());
     await h.manager.reset();
     assert.equal(remote.session.closed, true);
+    assert.equal(remote.forgotten, 1, "reset forgets the remote's local data");
     // An identity created without a Remote (agentSecret null) is reported, not opened.
     h = await h.restart({ remote: null });
     await h.manager.init({
