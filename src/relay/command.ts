@@ -1,14 +1,7 @@
 // `caro-sync relay`: runs the self-hosted relay in the foreground until SIGTERM or SIGINT.
-import type { Logger } from "../log/logger.js";
-import { startRelay, type RelayHandle } from "./server.js";
+import { startRelay, type RelayHandle, type RelayOptions } from "./server.js";
 
-export interface RelayCommandOptions {
-  host?: string;
-  port?: number;
-  dbPath?: string;
-  inMemory?: boolean;
-  durability?: "full" | "normal";
-  logger: Logger;
+export interface RelayCommandOptions extends RelayOptions {
   /** Called once the relay listens (the CLI prints the URL; tests read the port). */
   onListening?: (relay: Pick<RelayHandle, "url" | "port">) => void;
 }
@@ -20,14 +13,8 @@ export interface RelayCommandOptions {
  */
 export async function runRelayCommand(opts: RelayCommandOptions): Promise<number> {
   if (!opts.inMemory && !opts.dbPath) throw new Error("relay needs --db PATH or --in-memory");
-  const relay = await startRelay({
-    host: opts.host,
-    port: opts.port,
-    dbPath: opts.dbPath,
-    inMemory: opts.inMemory,
-    durability: opts.durability,
-    logger: opts.logger,
-  });
+  const { onListening: _onListening, ...relayOptions } = opts;
+  const relay = await startRelay(relayOptions);
   opts.onListening?.({ url: relay.url, port: relay.port });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

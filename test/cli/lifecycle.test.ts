@@ -7,18 +7,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SyncClient } from "../../src/client/SyncClient.js";
 import type { PulledEntry, PushResult, StatusResult } from "../../src/protocol.js";
+import { alive } from "../helpers/process.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { caroSync, oneJson, type CliRun } from "./run.js";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("caro-sync start / stop with the real daemon", () => {
   let home: { path: string; cleanup: () => Promise<void> };

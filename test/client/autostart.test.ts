@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BIN_PATH, ConnectionError, SyncClient } from "../../src/client/index.js";
+import { alive } from "../helpers/process.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -28,15 +29,6 @@ const server = createServer((s) => {
 });
 setTimeout(() => server.listen(socketPath), mode === "late" ? 300 : 0);
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("SyncClient.connect with autoStart", () => {
   let dir: { path: string; cleanup: () => Promise<void> };
