@@ -23,6 +23,7 @@ export class SyncHealth {
   paused = false;
   lastSync: number | null = null;
   nextRetryAt: number | null = null;
+  private loaded = false;
   private lastError: (LastError & { fatal: boolean }) | null = null;
   /** The last error's sync.error, while it waits for the retry schedule (see setError). */
   private unannounced: { code: number; message: string } | null = null;
@@ -43,6 +44,7 @@ export class SyncHealth {
 
   /** Reads what was persisted (start-up). */
   load(): void {
+    this.loaded = true;
     const { meta } = this.deps.cache;
     this.paused = meta.get(META_PAUSED) === "1";
     this.lastSync = numberOrNull(meta.get(META_LAST_SYNC));
@@ -86,6 +88,9 @@ export class SyncHealth {
   }
 
   savePullCursor(): void {
+    // A manager that never started (a second daemon refused at the socket) holds no cursor of its
+    // own and must not overwrite the live daemon's.
+    if (!this.loaded) return;
     this.deps.cache.meta.set(META_PULLED, String(this.pulledCursor));
   }
 

@@ -5,7 +5,7 @@ import { ErrorCode, SyncError, type SyncState } from "../../src/protocol.js";
 import { CredentialsError } from "../../src/sync/credentials.js";
 import { localDeriveIdentity } from "../../src/sync/identity.js";
 import { IllegalTransitionError, StateMachine, TRANSITIONS } from "../../src/sync/stateMachine.js";
-import { AUTH_KEY, command, harness, pullAll, type Harness } from "./support.js";
+import { AUTH_KEY, command, harness, harnessAt, pullAll, type Harness } from "./support.js";
 
 const isSyncError =
   (code: number, check: (e: SyncError) => boolean = () => true) =>
@@ -100,6 +100,20 @@ describe("sync lifecycle", () => {
     assert.equal(h.manager.state, "OFFLINE");
     assert.equal(h.manager.status().deviceId, deviceId);
     assert.equal(pullAll(h.manager).entries.length, 2);
+  });
+
+  it("keeps pendingDown across restarts, and a manager that never started does not overwrite it", async () => {
+    h = await harness();
+    await h.manager.push({ entries: [command(), command()] });
+    pullAll(h.manager);
+    await h.manager.push({ entries: [command()] });
+    assert.equal(h.manager.status().pendingDown, 1);
+    await h.manager.shutdown({ flushMs: 0 }); // saves the cursor handed out
+    // A second daemon opens the same files, is refused at the socket, and shuts down unstarted.
+    const refused = await harnessAt(h.dir, { start: false });
+    await refused.manager.shutdown({ flushMs: 0 });
+    h = await h.restart();
+    assert.equal(h.manager.status().pendingDown, 1);
   });
 
   it("refuses to start with a credentials file readable by others", async () => {
