@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pushInBatches } from "../src/client/pushInBatches.js";
 import type { SyncClient } from "../src/client/SyncClient.js";
-import { spawnDaemon, type DaemonProcess } from "../test/helpers/daemon.js";
+import { pullEverything, spawnDaemon, type DaemonProcess } from "../test/helpers/daemon.js";
 import { startRelayProcess } from "../test/helpers/relay.js";
 import { tempDir } from "../test/helpers/tmp.js";
 import { waitFor } from "../test/helpers/wait.js";
@@ -39,17 +39,6 @@ async function homeWithConfig(root: string, name: string): Promise<string> {
   const config = { pushRatePerSecond: 1_000_000, pushBurst: 1_000_000, syncIntervalMs: 1000 };
   await writeFile(join(home, ".config", "cmdai", "sync-daemon.json"), JSON.stringify(config));
   return home;
-}
-
-async function countPullable(client: SyncClient): Promise<number> {
-  let since: number | null = null;
-  let total = 0;
-  for (;;) {
-    const page = await client.pull({ since, limit: 1000, types: ["command"] });
-    total += page.entries.length;
-    if (!page.hasMore) return total;
-    since = page.nextCursor;
-  }
 }
 
 async function main(): Promise<void> {
@@ -111,7 +100,7 @@ async function main(): Promise<void> {
       intervalMs: 200,
       what: "the fresh device to receive the history",
     });
-    const pullable = await countPullable(clientB);
+    const pullable = (await pullEverything(clientB, { types: ["command"] })).entries.length;
     const freshMs = since(t1);
     if (pullable !== count) throw new Error(`the fresh device can pull ${pullable} of ${count}`);
     const rssB = await rssMb(b.child.pid!);

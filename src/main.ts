@@ -156,7 +156,7 @@ export async function startDaemon(deps: {
     clock,
     logger: logger.child({ part: "retry" }),
   });
-  const metrics = createMetrics({ queueSize: () => manager.healthReport().queue.pending });
+  const metrics = createMetrics({ queueSize: () => manager.pendingOperations() });
 
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));

@@ -194,7 +194,6 @@ export const preferenceMetadataSchema = z.object({
 });
 
 export type MethodName = keyof typeof paramsSchemas;
-export const METHOD_NAMES = Object.keys(paramsSchemas) as MethodName[];
 export type ParamsOf<M extends MethodName> = z.input<(typeof paramsSchemas)[M]>;
 
 // ---------------------------------------------------------------------------------------------

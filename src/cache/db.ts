@@ -42,11 +42,3 @@ export function fileSizeBytes(path: string): number {
   }
   return total;
 }
-
-/** Bytes held by live pages (the file never shrinks by itself; freed pages are reused). */
-export function usedBytes(db: Db): number {
-  const pageSize = db.pragma("page_size", { simple: true }) as number;
-  const pages = db.pragma("page_count", { simple: true }) as number;
-  const free = db.pragma("freelist_count", { simple: true }) as number;
-  return (pages - free) * pageSize;
-}

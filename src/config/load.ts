@@ -16,7 +16,6 @@ export interface ConfigOverrides {
   relay?: string;
   logLevel?: string;
   cachePath?: string;
-  logFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -72,7 +71,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       (process.platform === "win32" ? "\\\\.\\pipe\\caro-sync" : join(configDir, "sync.sock")),
     cachePath,
     jazzStoragePath: `${cachePath.replace(/\.db$/, "")}.jazz.db`,
-    logFile: overrides.logFile ?? join(cacheDir, "sync-daemon.log"),
+    logFile: join(cacheDir, "sync-daemon.log"),
   };
   return { config: Object.freeze(config), warnings };
 }

@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { ConnectionError } from "../../src/client/errors.js";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import type { InitResult, PulledEntry } from "../../src/protocol.js";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
+import { spawnDaemon, type DaemonProcess, pullEverything } from "../helpers/daemon.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -34,19 +34,6 @@ async function init(client: SyncClient): Promise<InitResult> {
     deviceName: "durable",
     platform: "linux",
   });
-}
-
-/** Every entry in the cache, paging with the cursor (small pages, so paging is exercised). */
-async function pullAll(client: SyncClient): Promise<PulledEntry[]> {
-  const all: PulledEntry[] = [];
-  let since: number | null = null;
-  for (;;) {
-    const page = await client.pull({ since, limit: 173 });
-    all.push(...page.entries);
-    if (!page.hasMore) return all;
-    assert.ok(page.nextCursor !== null && (since === null || page.nextCursor > since), "the cursor moves on");
-    since = page.nextCursor;
-  }
 }
 
 /** Ids seen more than once. */
@@ -157,7 +144,7 @@ describe("durability of acknowledged pushes (real process)", () => {
     const status = await offlineStatus(client);
     assert.equal(status.deviceId, identity.deviceId);
     assert.equal(status.accountId, identity.accountId);
-    const entries = await pullAll(client);
+    const entries = (await pullEverything(client, { limit: 173 })).entries;
     assert.deepEqual(duplicates(entries), [], "every entry comes exactly once");
     const commands = new Set(entries.filter((e) => e.type === "command").map((e) => e.id));
     const lost = [...acked].filter((id) => !commands.has(id));
@@ -195,10 +182,10 @@ describe("durability of acknowledged pushes (real process)", () => {
       metadata: { deviceId: identity.deviceId, updatedAt: Date.now() },
     };
     assert.equal((await client.push({ entries: [preference] })).synced, 1);
-    const before = await pullAll(client);
+    const before = (await pullEverything(client, { limit: 173 })).entries;
     const deletedId = before.find((e) => e.type === "command")!.id;
     assert.equal((await client.delete({ ids: [deletedId] })).deleted, 1);
-    const expected = await pullAll(client);
+    const expected = (await pullEverything(client, { limit: 173 })).entries;
     client.close();
     assert.equal(await first.stop(), 0);
 
@@ -207,7 +194,7 @@ describe("durability of acknowledged pushes (real process)", () => {
     const status = await offlineStatus(again);
     assert.equal(status.deviceId, identity.deviceId);
     assert.equal(status.accountId, identity.accountId);
-    const entries = await pullAll(again);
+    const entries = (await pullEverything(again, { limit: 173 })).entries;
     assert.deepEqual(duplicates(entries), []);
     const data = (list: PulledEntry[]) =>
       list.filter((e) => e.type !== "device").sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

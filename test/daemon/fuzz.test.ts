@@ -8,9 +8,8 @@ import { readFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { RpcError } from "../../src/client/errors.js";
-import type { SyncClient } from "../../src/client/SyncClient.js";
-import { ErrorCode, EVENT_NAMES, paramsSchemas, type PulledEntry } from "../../src/protocol.js";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
+import { ErrorCode, EVENT_NAMES, paramsSchemas } from "../../src/protocol.js";
+import { spawnDaemon, type DaemonProcess, pullEverything } from "../helpers/daemon.js";
 import {
   Dice,
   FUZZED_METHODS,
@@ -135,18 +134,6 @@ class FuzzConnection {
   }
 }
 
-/** Every entry in the cache, paging with the cursor. */
-async function pullAll(client: SyncClient): Promise<PulledEntry[]> {
-  const all: PulledEntry[] = [];
-  let since: number | null = null;
-  for (;;) {
-    const page = await client.pull({ since, limit: 1000 });
-    all.push(...page.entries);
-    if (!page.hasMore) return all;
-    since = page.nextCursor;
-  }
-}
-
 describe("daemon fuzzing (real process)", () => {
   let daemon: DaemonProcess | undefined;
   after(() => daemon?.cleanup());
@@ -239,7 +226,7 @@ describe("daemon fuzzing (real process)", () => {
       const status = await fresh.status();
       assert.equal(status.deviceId, init.deviceId);
       assert.equal(status.accountId, init.accountId);
-      const byId = new Map((await pullAll(fresh)).map((e) => [e.id, e]));
+      const byId = new Map((await pullEverything(fresh)).entries.map((e) => [e.id, e]));
       for (const entry of own) {
         const got = byId.get(entry.id);
         assert.ok(got, `entry ${entry.id} is still pullable`);

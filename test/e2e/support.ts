@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { RpcError } from "../../src/client/errors.js";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import type { NotificationMap, PulledEntry, SyncState } from "../../src/protocol.js";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
+import { pullEverything, spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
 import { startRelayProcess, startTestRelay, type RelayProcess, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -200,22 +200,11 @@ export async function waitForState(device: Device, state: SyncState, timeoutMs =
 }
 
 /** Pages through sync.pull from `since` until hasMore is false. */
-export async function pullAll(
+export function pullAll(
   device: Device,
   opts: { since?: number | null; types?: ("command" | "preference" | "device")[] } = {},
 ): Promise<{ entries: PulledEntry[]; cursor: number | null }> {
-  const entries: PulledEntry[] = [];
-  let since = opts.since ?? null;
-  for (;;) {
-    const page = await device.client.pull({
-      since,
-      limit: 1000,
-      ...(opts.types ? { types: opts.types } : {}),
-    });
-    entries.push(...page.entries);
-    since = page.nextCursor;
-    if (!page.hasMore) return { entries, cursor: since };
-  }
+  return pullEverything(device.client, opts);
 }
 
 /** Waits until a full pull of `device` holds every id of `ids` (of commands); returns the pull. */

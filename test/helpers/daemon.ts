@@ -1,9 +1,11 @@
 // Runs the real daemon as a child process (`bin/caro-sync daemon`) with its own HOME in a temp dir,
 // waits until its socket answers, and stops it (and removes the temp dir) afterwards.
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { SyncClient } from "../../src/client/SyncClient.js";
+import type { EntryType, PulledEntry } from "../../src/protocol.js";
 import { tempDir } from "./tmp.js";
 import { waitFor } from "./wait.js";
 
@@ -101,4 +103,31 @@ export async function spawnDaemon(
     }
   }
   return daemon;
+}
+
+/**
+ * Pages `sync.pull` from `since` until `hasMore` is false, checking that the cursor moves on.
+ * Returns every entry in order and the last cursor handed out.
+ */
+export async function pullEverything(
+  client: SyncClient,
+  opts: { since?: number | null; limit?: number; types?: EntryType[] } = {},
+): Promise<{ entries: PulledEntry[]; cursor: number | null }> {
+  const entries: PulledEntry[] = [];
+  let since = opts.since ?? null;
+  for (;;) {
+    const page = await client.pull({
+      since,
+      limit: opts.limit ?? 1000,
+      ...(opts.types ? { types: opts.types } : {}),
+    });
+    entries.push(...page.entries);
+    if (page.entries.length > 0)
+      assert.ok(
+        page.nextCursor !== null && (since === null || page.nextCursor > since),
+        "the cursor moves on",
+      );
+    since = page.nextCursor;
+    if (!page.hasMore) return { entries, cursor: since };
+  }
 }
