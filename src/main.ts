@@ -15,6 +15,7 @@ import type { MethodTable } from "./ipc/methods/types.js";
 import { AlreadyRunningError, createIpcServer } from "./ipc/server.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { instrumentMethods } from "./metrics/instrument.js";
+import { MetricsPortError, startMetricsServer, type MetricsServer } from "./metrics/httpServer.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
@@ -29,7 +30,7 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   alreadyRunning: 75, // EX_TEMPFAIL: another daemon owns the socket
-  config: EX_CONFIG,
+  config: EX_CONFIG, // also: the metrics port cannot be bound
   noPermission: 77, // EX_NOPERM: the credentials file is readable by others
   software: 70, // EX_SOFTWARE: an unexpected crash
 } as const;
@@ -51,10 +52,14 @@ export interface DaemonHandle {
 
 /**
  * Runs the daemon in this process until it stops. Resolves with the process exit code:
- * 0 after a clean shutdown, 78 for a configuration error, 75 when another daemon is live.
+ * 0 after a clean shutdown, 78 for a configuration error (or a metrics port that cannot be bound),
+ * 75 when another daemon is live.
  * `background: true` logs to config.logFile instead of stderr.
  */
 export async function runDaemon(opts: { overrides: ConfigOverrides; background: boolean }): Promise<number> {
+  // Everything the daemon creates (the cache, Jazz's storage and their WAL files, logs) is the
+  // user's alone, whatever umask it was started with: Jazz's SQLite files are otherwise 0644.
+  process.umask(0o077);
   let config: Readonly<Config>;
   let warnings: string[];
   try {
@@ -110,6 +115,12 @@ function startFailure(err: unknown, logger: Logger): number {
   if (err instanceof AlreadyRunningError) {
     process.stderr.write(`caro-sync: ${err.message}\n`);
     return EXIT.alreadyRunning;
+  }
+  if (err instanceof MetricsPortError) {
+    // Like a config error: retrying will not help until the user changes the port.
+    logger.fatal({ err }, "metrics port unavailable");
+    process.stderr.write(`caro-sync: ${err.message}\n`);
+    return EXIT.config;
   }
   if (err instanceof CredentialsError) {
     logger.fatal({ err }, "credentials refused");
@@ -198,9 +209,19 @@ export async function startDaemon(deps: {
     await manager.shutdown({ flushMs: 0 });
     throw err;
   }
+  // After the socket, so that a second daemon reports "already running" rather than a taken port.
+  let metricsServer: MetricsServer | null = null;
   try {
+    if (config.metricsPort > 0) {
+      metricsServer = await startMetricsServer({
+        registry: metrics.registry,
+        port: config.metricsPort,
+        logger: logger.child({ part: "metrics" }),
+      });
+    }
     await manager.start();
   } catch (err) {
+    await metricsServer?.close();
     await server.stop({ drainMs: 0 });
     driver.dispose();
     await manager.shutdown({ flushMs: 0 });
@@ -211,12 +232,14 @@ export async function startDaemon(deps: {
     "caro-sync daemon ready",
   );
 
-  // Ordered, best-effort: stop accepting and drain in-flight requests, flush and close the sync
-  // side (remote, then cache), and report. Each failure is logged; the next step still runs.
+  // Ordered, best-effort: stop serving metrics (its gauges read the cache), stop accepting and
+  // drain in-flight requests, flush and close the sync side (remote, then cache), and report.
+  // Each failure is logged; the next step still runs.
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
       let code: number = EXIT.ok;
+      await metricsServer?.close();
       try {
         await server.stop({ drainMs: 5_000 });
       } catch (err) {

@@ -150,6 +150,11 @@ export const paramsSchemas = {
     authKey: base64,
     deviceName: z.string().min(1).max(200),
     platform: z.string().min(1).max(50),
+    /**
+     * "join": never create; the account must exist on the relay (the derived accountId is implied).
+     * Absent: "join" when accountId is given, else "create".
+     */
+    mode: z.enum(["create", "join"]).optional(),
   }),
   "sync.status": empty,
   "sync.push": z.object({

@@ -37,13 +37,23 @@ const BY_RPC_CODE: Partial<Record<number, ExitCode>> = {
   [ErrorCode.EncryptionError]: EXIT.encryptionError,
 };
 
-/** A mistake on the command line or in the input the user gave: exit 2. */
-export class UsageError extends Error {
+/** A failure the command line itself detected, with its exit code, a stable reason and a hint. */
+export class CliError extends Error {
   constructor(
     message: string,
+    readonly exit: ExitCode,
+    readonly reason: string,
     readonly hint?: string,
   ) {
     super(message);
+    this.name = "CliError";
+  }
+}
+
+/** A mistake on the command line or in the input the user gave: exit 2. */
+export class UsageError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, EXIT.usage, "usage", hint);
     this.name = "UsageError";
   }
 }
@@ -52,7 +62,7 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof RpcError) return BY_RPC_CODE[err.code] ?? EXIT.failure;
   if (err instanceof ConnectionError) return EXIT.daemonUnavailable;
   if (err instanceof TimeoutError) return EXIT.timeout;
-  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof CliError) return err.exit;
   if (err instanceof ConfigError) return EXIT.config;
   return EXIT.failure;
 }

@@ -1,6 +1,7 @@
 // Reading what the user hands us: a JSON file or stdin, and a yes/no confirmation.
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
+import password from "@inquirer/password";
 import { UsageError } from "./exitCodes.js";
 
 /** The whole of FILE, or of stdin when FILE is absent or "-". Refuses an interactive stdin. */
@@ -20,9 +21,7 @@ export async function readInput(
   if (process.stdin.isTTY) {
     throw new UsageError(`expected ${what} on stdin`, "pipe them in, or pass a file name");
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return { text: Buffer.concat(chunks).toString("utf8"), source: "stdin" };
+  return { text: await readStdin(), source: "stdin" };
 }
 
 /** Entries to push: a JSON array, or an object `{entries: [...], ack?}`. */
@@ -54,4 +53,16 @@ export async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** All of stdin as text (for --phrase-stdin and the like). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Asks on the terminal without echoing what is typed (the prompt goes to stderr). */
+export function readSecretLine(message: string): Promise<string> {
+  return password({ message, mask: false }, { output: process.stderr });
 }

@@ -1,7 +1,8 @@
 // Human and JSON output. With --json a command prints exactly one JSON document on stdout (JSON
 // lines for history), nothing else; errors always go to stderr (SPEC §8 scripting contract).
 import { ConnectionError, RpcError, TimeoutError } from "../client/errors.js";
-import { exitCodeFor, UsageError, type ExitCode } from "./exitCodes.js";
+import { CliError, exitCodeFor, type ExitCode } from "./exitCodes.js";
+import { errColors } from "./ui.js";
 
 export interface Streams {
   stdout: NodeJS.WritableStream;
@@ -51,8 +52,8 @@ export class Output {
     } else {
       // The daemon's stable reason key helps when reporting a problem; our own errors need none.
       const suffix = err instanceof RpcError && reason ? ` (${reason})` : "";
-      this.streams.stderr.write(`error: ${message}${suffix}\n`);
-      if (hint) this.streams.stderr.write(`hint: ${hint}\n`);
+      this.streams.stderr.write(`${errColors.red("error:")} ${message}${suffix}\n`);
+      if (hint) this.streams.stderr.write(`${errColors.yellow("hint:")} ${hint}\n`);
     }
     return exit;
   }
@@ -66,7 +67,13 @@ function describe(err: unknown): {
   data?: unknown;
 } {
   if (err instanceof RpcError) {
-    return { message: err.message, reason: err.reason, hint: err.hint, code: err.code, data: err.data };
+    return {
+      message: err.message,
+      reason: err.reason,
+      hint: ownCommands(err.hint),
+      code: err.code,
+      data: err.data,
+    };
   }
   if (err instanceof ConnectionError) {
     return { message: err.message, reason: "daemon_unavailable", hint: err.hint || undefined };
@@ -74,21 +81,17 @@ function describe(err: unknown): {
   if (err instanceof TimeoutError) {
     return { message: err.message, reason: "timeout", hint: "check `caro-sync health`" };
   }
-  if (err instanceof UsageError) return { message: err.message, reason: "usage", hint: err.hint };
+  if (err instanceof CliError) return { message: err.message, reason: err.reason, hint: err.hint };
   if (err instanceof Error) return { message: err.message };
   return { message: String(err) };
 }
 
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(headers: string[], rows: string[][]): string[] {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  return all.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
+/**
+ * The daemon's hints name the caro CLI's commands (`caro sync init`), the client it serves in
+ * production; this client prints its own (`caro-sync init`).
+ */
+export function ownCommands(hint: string | undefined): string | undefined {
+  return hint?.replace(/`caro sync /g, "`caro-sync ");
 }
 
 /** "2025-01-02T03:04:05Z (3 min ago)"; "never" for null. */

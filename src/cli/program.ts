@@ -3,8 +3,14 @@
 import { Command, CommanderError } from "commander";
 import { DAEMON_VERSION } from "../version.js";
 import { CliContext, type GlobalOptions } from "./context.js";
+import { registerAccountCommands } from "./commands/account.js";
 import { registerDaemonCommands } from "./commands/daemon.js";
+import { registerDataCommands } from "./commands/data.js";
+import { registerExportCommand } from "./commands/export.js";
 import { registerDeviceCommands } from "./commands/devices.js";
+import { registerDoctorCommands } from "./commands/doctor.js";
+import { registerLogsCommands } from "./commands/logs.js";
+import { registerServiceCommands } from "./commands/service.js";
 import { registerInfoCommands } from "./commands/info.js";
 import { registerRelayCommand } from "./commands/relay.js";
 import { registerSyncCommands } from "./commands/sync.js";
@@ -19,15 +25,26 @@ export type Action = <A extends any[]>(
   body: (ctx: CliContext, ...args: A) => Promise<number>,
 ) => (...args: unknown[]) => Promise<void>;
 
-export function buildProgram(setExitCode: (code: number) => void): Command {
+export function buildProgram(setExitCode: (code: number) => void, opts: { json?: boolean } = {}): Command {
+  const json = opts.json === true;
   const program = new Command("caro-sync")
     .description("caro-sync: the local-first sync daemon of the caro CLI, and its reference client")
     .version(DAEMON_VERSION, "-V, --version")
     .option("--socket <path>", "daemon socket (default: $CARO_SYNC_SOCKET, else ~/.config/cmdai/sync.sock)")
     .option("--json", "machine-readable output: one JSON document on stdout, errors on stderr")
     .option("--no-auto-start", "do not start the daemon when a command needs it and it is not running")
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(json ? false : "(run with --help for usage)")
     .exitOverride();
+  // With --json, argument errors too are one JSON line on stderr (the scripting contract).
+  if (json)
+    program.configureOutput({
+      outputError: (text, write) =>
+        write(
+          JSON.stringify({
+            error: { message: text.replace(/^error: /, "").trim(), reason: "usage", exitCode: EXIT.usage },
+          }) + "\n",
+        ),
+    });
 
   const action: Action =
     (body) =>
@@ -45,8 +62,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   registerDaemonCommands(program, action);
   registerInfoCommands(program, action);
+  registerAccountCommands(program, action);
+  registerDataCommands(program, action);
+  registerExportCommand(program, action);
   registerSyncCommands(program, action);
   registerDeviceCommands(program, action);
+  registerDoctorCommands(program, action);
+  registerLogsCommands(program, action);
+  registerServiceCommands(program, action);
   registerRelayCommand(program, action);
   return program;
 }
@@ -54,7 +77,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 /** Runs the command line `argv` (as process.argv: node, script, args…) and returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram((c) => (code = c));
+  // Known before parsing, so that commander's own errors honour it.
+  const json = argv.slice(2).includes("--json");
+  const program = buildProgram((c) => (code = c), { json });
   try {
     await program.parseAsync(argv);
   } catch (err) {

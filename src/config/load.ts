@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { LOG_LEVELS } from "../log/logger.js";
-import { DEFAULTS, fileConfigSchema, type Config, type FileConfig } from "./schema.js";
+import { DEFAULTS, METRICS_PORT_EXPECTED, fileConfigSchema, type Config, type FileConfig } from "./schema.js";
 
 export const EX_CONFIG = 78;
 
@@ -16,6 +16,8 @@ export interface ConfigOverrides {
   relay?: string;
   logLevel?: string;
   cachePath?: string;
+  /** `--metrics-port`: commander hands over the text as typed. */
+  metricsPort?: string | number;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const fromFlags = {
     ...validateLayer("command line", "--relay", { relay: overrides.relay }),
     ...validateLayer("command line", "--log-level", { logLevel: overrides.logLevel }),
+    ...metricsPortFlag(overrides.metricsPort),
   };
 
   const merged = { ...DEFAULTS, ...file, ...fromEnv, ...fromFlags };
@@ -117,6 +120,16 @@ function validateLayer(
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(`${source} ${name}`, null, err.expected);
   }
+}
+
+/** `--metrics-port N`: digits only (commander gives a string), then the file's range check. */
+function metricsPortFlag(value: string | number | undefined): Pick<FileConfig, "metricsPort"> {
+  if (value === undefined || value === "") return {};
+  const text = String(value).trim();
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  const parsed = fileConfigSchema.shape.metricsPort.safeParse(port);
+  if (!parsed.success) throw new ConfigError("command line --metrics-port", null, METRICS_PORT_EXPECTED);
+  return { metricsPort: parsed.data };
 }
 
 function parseOrThrow<S extends z.ZodType>(source: string, schema: S, value: unknown): z.output<S> {

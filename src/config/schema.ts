@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 
+export const METRICS_PORT_EXPECTED = "expected an integer port from 0 to 65535 (0 = off)";
+
 /** Keys allowed in ~/.config/cmdai/sync-daemon.json. Unknown keys warn; wrong types stop start-up. */
 export const fileConfigSchema = z.object({
   relay: z
@@ -22,6 +24,13 @@ export const fileConfigSchema = z.object({
   pushBurst: z.number().int().positive().optional(),
   /** Bound on the flush to the relay at shutdown, in ms. */
   shutdownFlushMs: z.number().int().nonnegative().optional(),
+  /** TCP port of the Prometheus `GET /metrics` endpoint on 127.0.0.1; 0 = no HTTP server. */
+  metricsPort: z
+    .number()
+    .int(METRICS_PORT_EXPECTED)
+    .min(0, METRICS_PORT_EXPECTED)
+    .max(65_535, METRICS_PORT_EXPECTED)
+    .optional(),
 });
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
@@ -44,6 +53,8 @@ export interface Config {
   pushRatePerSecond: number;
   pushBurst: number;
   shutdownFlushMs: number;
+  /** 0 = off. Bound to 127.0.0.1 only: the metrics are unauthenticated. */
+  metricsPort: number;
 }
 
 export const DEFAULTS = {
@@ -55,4 +66,5 @@ export const DEFAULTS = {
   pushRatePerSecond: 2_000,
   pushBurst: 20_000,
   shutdownFlushMs: 3_000,
+  metricsPort: 0,
 } as const satisfies Required<FileConfig>;

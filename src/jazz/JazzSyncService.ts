@@ -116,8 +116,8 @@ export class JazzSyncService implements Remote {
           await connect();
           ctx = await this.create(identity, storage, peers);
         } else {
-          const message = "no account for these credentials on the relay (run init on the first device)";
-          throw new RemoteConnectError({ kind: "auth", status: 404, message });
+          const message = "the relay has no account for these credentials (run init on the first device)";
+          throw new RemoteConnectError({ kind: "accountNotFound", message });
         }
       }
       const session = new JazzSession(ctx, {

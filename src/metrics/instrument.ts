@@ -10,7 +10,21 @@ const TIMED: Partial<Record<MethodName, string>> = {
   "sync.now": "now",
 };
 
-export function instrumentMethods(table: MethodTable, metrics: Metrics): MethodTable {
+export interface InstrumentOptions {
+  /**
+   * A monotonic clock in milliseconds (default `performance.now`). `caro_sync_latency_ms` observes
+   * the difference of two readings as is, so it must count milliseconds: prom-client's
+   * `startTimer()` measures seconds, which would put every operation in the lowest bucket.
+   */
+  now?: () => number;
+}
+
+export function instrumentMethods(
+  table: MethodTable,
+  metrics: Metrics,
+  opts: InstrumentOptions = {},
+): MethodTable {
+  const now = opts.now ?? (() => performance.now());
   const wrapped: Record<string, unknown> = {};
   for (const [name, handler] of Object.entries(table) as [
     MethodName,
@@ -18,7 +32,7 @@ export function instrumentMethods(table: MethodTable, metrics: Metrics): MethodT
   ][]) {
     wrapped[name] = async (params: unknown, ctx: unknown) => {
       const operation = TIMED[name];
-      const stop = operation ? metrics.latencyMs.startTimer({ operation }) : undefined;
+      const startedAt = operation ? now() : 0;
       try {
         const result = await handler(params, ctx);
         metrics.rpcTotal.inc({ method: name, outcome: "ok" });
@@ -28,7 +42,7 @@ export function instrumentMethods(table: MethodTable, metrics: Metrics): MethodT
         metrics.rpcTotal.inc({ method: name, outcome: "error" });
         throw err;
       } finally {
-        stop?.();
+        if (operation) metrics.latencyMs.observe({ operation }, now() - startedAt);
       }
     };
   }

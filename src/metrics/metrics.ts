@@ -1,4 +1,5 @@
-// Prometheus metrics (prom-client), served by `daemon.metrics` over the socket (no HTTP port).
+// Prometheus metrics (prom-client), served by `daemon.metrics` over the socket and, when
+// `metricsPort` is set, by `GET /metrics` on 127.0.0.1 (httpServer.ts).
 // Names are the seed's; each daemon has its own Registry so tests can run several in one process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -16,7 +17,9 @@ export interface Metrics {
 
 export function createMetrics(opts: { queueSize: () => number }): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "caro_sync_process_" });
+  // The default metrics are already named process_* and nodejs_*: "caro_sync_" alone gives
+  // caro_sync_process_resident_memory_bytes, not caro_sync_process_process_….
+  collectDefaultMetrics({ register: registry, prefix: "caro_sync_" });
   return {
     registry,
     pushTotal: new Counter({

@@ -32,7 +32,7 @@ import { identityForInit, localDeriveIdentity, type DeriveIdentity } from "./ide
 import type { LocalCache } from "./localCache.js";
 import { EntryOperations } from "./operations.js";
 import { TokenBucket } from "./rateLimit.js";
-import type { ConnectFailure, Remote } from "./remote.js";
+import { RemoteConnectError, type ConnectFailure, type Remote } from "./remote.js";
 import { RemoteLink } from "./remoteLink.js";
 import { StateMachine } from "./stateMachine.js";
 import { SyncTimers } from "./timers.js";
@@ -176,6 +176,7 @@ export class SyncManager {
         hint: "this device already has a sync identity; run `caro-sync reset` first to replace it",
       });
     }
+    const mode = initMode(params);
     const checkable = this.deps.remote !== null || this.deps.deriveIdentity !== undefined;
     const identity = identityForInit(params, this.derive, checkable);
     this.machine.transition("INITIALIZING");
@@ -187,7 +188,7 @@ export class SyncManager {
       platform: params.platform,
       createdAt: this.deps.clock.now(),
       syncRootId: null,
-      mode: params.accountId === undefined ? "create" : "join",
+      mode,
     };
     try {
       // Leftovers of an earlier identity (an interrupted reset) must not leak into this one.
@@ -203,7 +204,16 @@ export class SyncManager {
       this.machine.transition("UNINITIALIZED");
       throw err;
     }
-    await this.net.openSession();
+    const failure = await this.net.openSession();
+    if (mode === "join" && isAccountNotFound(failure)) {
+      // The relay answered and does not know the account: a wrong phrase, or a first device that
+      // never uploaded. Nothing of this attempt stays behind.
+      await this.forgetIdentity();
+      throw new SyncError(ErrorCode.InvalidCredentials, "the relay has no account for this recovery phrase", {
+        reason: "account_not_found",
+        hint: "check the phrase, or run `caro-sync init` on your first device and let it reach the relay",
+      });
+    }
     this.net.becomeOffline("init");
     const { deviceId, syncRootId, accountId } = this.creds;
     return { success: true, deviceId, syncRootId, accountId, state: this.state };
@@ -271,6 +281,12 @@ export class SyncManager {
   /** Forgets the identity, the cache and the queue on this device; state → UNINITIALIZED. */
   async reset(): Promise<{ reset: true }> {
     if (this.state !== "ONLINE" && this.state !== "OFFLINE") this.requireReady();
+    await this.forgetIdentity();
+    return { reset: true };
+  }
+
+  /** Closes the session and deletes the identity and every local trace of it; → UNINITIALIZED. */
+  private async forgetIdentity(): Promise<void> {
     this.timers.stopAll();
     try {
       await this.link.close();
@@ -288,7 +304,6 @@ export class SyncManager {
     this.creds = null;
     this.health.clear();
     this.machine.transition("UNINITIALIZED");
-    return { reset: true };
   }
 
   registerDevice(params: { name: string; platform: string }): { deviceId: string; registeredAt: number } {
@@ -404,4 +419,18 @@ export class SyncManager {
     this.deps.credentials.save(creds);
     this.creds = creds;
   }
+}
+
+/** sync.init's mode: explicit, else "join" when an accountId is given. An accountId cannot create. */
+function initMode(params: ParamsOf<"sync.init">): "create" | "join" {
+  if (params.mode === "create" && params.accountId !== undefined)
+    throw new SyncError(ErrorCode.InvalidParams, "Invalid params", {
+      field: "mode",
+      hint: 'an accountId means joining an existing account: omit it, or use mode "join"',
+    });
+  return params.mode ?? (params.accountId === undefined ? "create" : "join");
+}
+
+function isAccountNotFound(err: unknown): boolean {
+  return err instanceof RemoteConnectError && err.failure.kind === "accountNotFound";
 }

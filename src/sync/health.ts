@@ -136,13 +136,17 @@ export class SyncHealth {
     else this.setError({ code: ErrorCode.NetworkUnreachable, message: messageOf(err), fatal: false }, opts);
   }
 
+  /**
+   * Auth failures and an account the relay does not know are fatal (unhealthy: the daemon cannot
+   * sync), though the latter is still probed (see retryPolicy.ts).
+   */
   recordConnectFailure(failure: ConnectFailure, opts: { awaitSchedule?: boolean } = {}): void {
-    const auth = failure.kind === "auth";
+    const credentials = failure.kind === "auth" || failure.kind === "accountNotFound";
     this.setError(
       {
-        code: auth ? ErrorCode.InvalidCredentials : ErrorCode.NetworkUnreachable,
+        code: credentials ? ErrorCode.InvalidCredentials : ErrorCode.NetworkUnreachable,
         message: failure.message,
-        fatal: auth,
+        fatal: credentials,
       },
       opts,
     );

@@ -36,6 +36,8 @@ export type ConnectFailure =
   | { kind: "network"; message: string }
   | { kind: "rateLimited"; message: string; retryAfterMs: number | null }
   | { kind: "auth"; message: string; status: number }
+  /** The relay does not know the account (a join before the first device uploaded it). */
+  | { kind: "accountNotFound"; message: string }
   | { kind: "server"; message: string; status: number }
   | { kind: "invalidData"; message: string };
 

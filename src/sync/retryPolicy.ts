@@ -8,6 +8,7 @@
 // | rate limited (429) | yes   | Retry-After (1 s, 2 s, … when absent)  | 3                   |
 // | auth (401/403)     | no    | –                                      | 1                   |
 // | invalid data       | no    | –                                      | 1                   |
+// | account not found  | probe | syncIntervalMs (the account may come)  | 1                   |
 // | server (5xx)       | yes   | 1 s, 2 s, 4 s (exponential)            | 3                   |
 //
 // When a burst's attempts are spent the daemon stays OFFLINE and probes every `syncIntervalMs`
@@ -29,6 +30,7 @@ const MAX_ATTEMPTS: Record<ConnectFailure["kind"], number> = {
   server: 3,
   auth: 1,
   invalidData: 1,
+  accountNotFound: 1,
 };
 
 /** Failures that share a burst: a timeout followed by a refused connection is one outage. */
@@ -53,7 +55,12 @@ export class RetryPolicy {
       this.burstSpent = true;
       return { kind: "stop", reason: failure.kind };
     }
-    if (this.burstSpent) return this.probe(failure);
+    // A joined account the relay does not hold yet appears once the first device uploads it:
+    // nothing to gain from a fast burst, but worth a probe now and then.
+    if (this.burstSpent || failure.kind === "accountNotFound") {
+      this.burstSpent = true;
+      return this.probe(failure);
+    }
 
     const family = burstFamily(failure.kind);
     if (family !== this.family) {

@@ -53,9 +53,9 @@ describe("caro-sync command line", () => {
     for (const args of [
       ["bogus"],
       ["ping", "--bogus"],
-      ["history", "--limit", "abc"],
-      ["history", "--limit", "5000"],
-      ["history", "--type", "cmd"],
+      ["pull", "--limit", "abc"],
+      ["pull", "--limit", "5000"],
+      ["pull", "--type", "cmd"],
       ["delete"],
       ["devices", "remove"],
       ["push", "--ack", "maybe"],
@@ -67,6 +67,27 @@ describe("caro-sync command line", () => {
         assert.equal(r.code, 2, r.stderr);
         assert.equal(r.stdout, "");
         assert.match(r.stderr, /error/);
+      });
+    }
+
+    for (const args of [
+      ["bogus"],
+      ["history", "--limit", "abc"],
+      ["add", "only-a-prompt"],
+      ["pref", "get"],
+    ]) {
+      it(`caro-sync ${args.join(" ")} --json: one JSON error line on stderr`, async () => {
+        const r = await run([...args, "--json"]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stdout, "");
+        const lines = r.stderr.split("\n").filter((l) => l !== "");
+        assert.equal(lines.length, 1, r.stderr);
+        const { error } = JSON.parse(lines[0]!) as {
+          error: { reason: string; exitCode: number; message: string };
+        };
+        assert.equal(error.reason, "usage");
+        assert.equal(error.exitCode, 2);
+        assert.ok(error.message.length > 0);
       });
     }
 
@@ -124,7 +145,7 @@ describe("caro-sync command line", () => {
     const r = await run(["now"]);
     assert.equal(r.code, 4);
     assert.equal(r.stdout, "");
-    assert.equal(r.stderr, "error: Not Initialized (not_initialized)\nhint: run `caro sync init` first\n");
+    assert.equal(r.stderr, "error: Not Initialized (not_initialized)\nhint: run `caro-sync init` first\n");
 
     const j = await run(["now", "--json"]);
     assert.equal(j.code, 4);
@@ -157,7 +178,7 @@ describe("caro-sync command line", () => {
     assert.match(h.stdout, /^healthy: +NO$/m);
   });
 
-  it("history --json --all pages with nextCursor and prints one raw entry per line", async () => {
+  it("pull --json --all pages with nextCursor and prints one raw entry per line", async () => {
     const pages = new Map<number | null, { entries: PulledEntry[]; hasMore: boolean; nextCursor: number }>([
       [null, { entries: [entry("a"), entry("b")], hasMore: true, nextCursor: 20 }],
       [20, { entries: [entry("c")], hasMore: false, nextCursor: 30 }],
@@ -168,7 +189,7 @@ describe("caro-sync command line", () => {
       seen.push(p);
       return { ...pages.get(p.since)!, syncTimestamp: 1 };
     });
-    const r = await run(["history", "--json", "--all", "--limit", "2", "--type", "command"]);
+    const r = await run(["pull", "--json", "--all", "--limit", "2", "--type", "command"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.stdout

@@ -91,7 +91,7 @@ describe("caro-sync start / stop with the real daemon", () => {
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal((oneJson(pushed) as PushResult).synced, 1);
 
-    const history = await run(["history", "--json", "--all", "--type", "command"]);
+    const history = await run(["pull", "--json", "--all", "--type", "command"]);
     assert.equal(history.code, 0, history.stderr);
     const entries = history.stdout
       .trimEnd()

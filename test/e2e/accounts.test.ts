@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { deriveIdentity } from "../../src/jazz/account.js";
 import { ErrorCode } from "../../src/protocol.js";
 import { waitFor } from "../helpers/wait.js";
-import { Cluster, initAccount, rpcError, waitForState, type Device } from "./support.js";
+import { Cluster, initAccount, randomAuthKey, rpcError, waitForState, type Device } from "./support.js";
 
 describe("e2e: accounts and devices", () => {
   const cluster = new Cluster();
@@ -161,6 +161,34 @@ describe("e2e: accounts and devices", () => {
       const row = (await x.client.listDevices()).devices.find((y) => y.deviceId === ids.b);
       assert.equal(row?.isActive, false, `${x.name}: desktop stays removed`);
     }
+  });
+
+  it('joins with the authKey alone (mode "join"), as a client that cannot derive the account ID does', async () => {
+    const d = await cluster.device("phone", relayUrl);
+    const joined = await d.client.init({ authKey, mode: "join", deviceName: d.name, platform: "linux" });
+    assert.equal(joined.accountId, accountId);
+    await waitForState(d, "ONLINE");
+    assert.equal(await waitFor(() => readRootId(d)), await readRootId(a));
+  });
+
+  it('refuses mode "join" for an authKey whose account the relay does not know, storing nothing', async () => {
+    const d = await cluster.device("stranger", relayUrl);
+    const err = await rpcError(
+      d.client.init({ authKey: randomAuthKey(), mode: "join", deviceName: d.name, platform: "linux" }),
+    );
+    assert.equal(err.code, ErrorCode.InvalidCredentials);
+    assert.equal(err.reason, "account_not_found");
+    assert.ok(err.hint);
+    assert.equal((await d.client.health()).state, "UNINITIALIZED");
+    assert.equal(existsSync(join(d.home, ".config", "cmdai", "sync-credentials.json")), false);
+    assert.equal(existsSync(join(d.home, ".cache", "cmdai", "sync.jazz.db")), false, "no Jazz account");
+
+    // An accountId means joining: asking to create with one is a contradiction (-32602 naming mode).
+    const contradiction = await rpcError(
+      d.client.init({ authKey, accountId, mode: "create", deviceName: d.name, platform: "linux" }),
+    );
+    assert.equal(contradiction.code, ErrorCode.InvalidParams);
+    assert.equal((contradiction.data as { field?: string }).field, "mode");
   });
 });
 

@@ -176,7 +176,7 @@ describe("JazzSyncService with two devices", () => {
       .open({ identity: svc.deriveIdentity(newAuthKey()), mode: "join" })
       .catch((e: unknown) => e);
     assert.ok(err instanceof RemoteConnectError);
-    assert.equal(err.failure.kind, "auth");
+    assert.equal(err.failure.kind, "accountNotFound");
     assert.match(err.message, /no account/);
   });
 

@@ -84,6 +84,16 @@ describe("RetryPolicy (seed table)", () => {
     });
   });
 
+  it("probes for an account the relay does not know yet, without a burst (it appears once uploaded)", () => {
+    const policy = new RetryPolicy({ syncIntervalMs: 5000, random: midJitter });
+    const missing: ConnectFailure = { kind: "accountNotFound", message: "no account" };
+    assert.deepEqual(run(policy, missing, 3), [
+      { kind: "probe", delayMs: 5000 },
+      { kind: "probe", delayMs: 5000 },
+      { kind: "probe", delayMs: 5000 },
+    ]);
+  });
+
   it("jitters probes within ±20 % of syncIntervalMs", () => {
     const low = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0 }), unavailable, 3).at(-1);
     const high = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0.999999 }), unavailable, 3).at(

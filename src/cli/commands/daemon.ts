@@ -17,6 +17,7 @@ interface DaemonFlags {
   logLevel?: string;
   cachePath?: string;
   config?: string;
+  metricsPort?: string;
 }
 
 function addDaemonFlags(cmd: Command): Command {
@@ -24,7 +25,11 @@ function addDaemonFlags(cmd: Command): Command {
     .option("--relay <url>", "Jazz relay URL (ws:// or wss://)")
     .option("--log-level <level>", "log level (trace, debug, info, warn, error, fatal)")
     .option("--cache-path <path>", "SQLite cache file")
-    .option("--config <file>", "config file (default ~/.config/cmdai/sync-daemon.json)");
+    .option("--config <file>", "config file (default ~/.config/cmdai/sync-daemon.json)")
+    .option(
+      "--metrics-port <port>",
+      "serve GET /metrics (Prometheus) on 127.0.0.1:<port>; 0 = off (default)",
+    );
 }
 
 export function registerDaemonCommands(program: Command, action: Action): void {
@@ -53,6 +58,7 @@ function overridesOf(ctx: CliContext, flags: DaemonFlags): ConfigOverrides {
     logLevel: flags.logLevel,
     cachePath: flags.cachePath,
     configFile: flags.config,
+    metricsPort: flags.metricsPort,
   };
 }
 
@@ -126,6 +132,7 @@ function daemonArgs(flags: DaemonFlags): string[] {
   if (flags.logLevel !== undefined) args.push("--log-level", flags.logLevel);
   if (flags.cachePath !== undefined) args.push("--cache-path", flags.cachePath);
   if (flags.config !== undefined) args.push("--config", flags.config);
+  if (flags.metricsPort !== undefined) args.push("--metrics-port", flags.metricsPort);
   return args;
 }
 

@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exitCodes.js";
-import { relative, table } from "../output.js";
+import { relative } from "../output.js";
+import { table } from "../ui.js";
 import type { Action } from "../program.js";
 
 export function registerDeviceCommands(program: Command, action: Action): void {

@@ -1,11 +1,14 @@
-// Looking at the daemon: ping, status, health. These never start the daemon: they report on it.
+// Looking at the daemon: ping, status, health. ping and health never start the daemon (they
+// report on it); status does, like every command that needs the daemon to answer.
 import type { Command } from "commander";
-import { EVENT_NAMES, type HealthResult, type StatusResult } from "../../protocol.js";
+import { createLogUpdate } from "log-update";
+import { EVENT_NAMES, type HealthResult, type LastError, type StatusResult } from "../../protocol.js";
 import { ConnectionError } from "../../client/errors.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exitCodes.js";
 import { duration, when } from "../output.js";
 import type { Action } from "../program.js";
+import { colors } from "../ui.js";
 
 export function registerInfoCommands(program: Command, action: Action): void {
   program
@@ -38,20 +41,42 @@ async function ping(ctx: CliContext): Promise<number> {
 }
 
 async function status(ctx: CliContext): Promise<number> {
-  const result = await ctx.withClient((client) => client.status());
+  const result = await ctx.withClient((client) => client.status(), { autoStart: true });
   ctx.out.result(result, () => formatStatus(result));
   return EXIT.ok;
 }
 
 /**
- * Prints the status, subscribes to the daemon's events and prints it again after each (coalesced:
- * events that arrive while a status call is in flight cause one more call, not one each). Ends
- * on SIGINT (exit 0) or when the daemon goes away (exit 3).
+ * Shows the status, subscribes to the daemon's events and shows it again after each, only when it
+ * changed (events that arrive while a refresh is in flight cause one more refresh, not one each).
+ * On a terminal the block is redrawn in place; otherwise (and with --json, as JSON lines) a new
+ * block is printed per change. Ends on SIGINT (exit 0) or when the daemon goes away (exit 3).
  */
 async function watchStatus(ctx: CliContext): Promise<number> {
-  const client = await ctx.connect();
-  const print = (s: StatusResult) =>
-    ctx.json ? ctx.out.jsonLine(s) : ctx.out.print([...formatStatus(s), ""]);
+  const client = await ctx.connect({ autoStart: true });
+  const screen = !ctx.json && process.stdout.isTTY === true ? createLogUpdate(process.stdout) : null;
+  let shown = "";
+  const show = async () => {
+    const status = await client.status();
+    // The last error comes from the health report; a daemon that cannot give one still has a status.
+    const lastError = ctx.json
+      ? null
+      : await client.health().then(
+          (h) => h.lastError,
+          () => null,
+        );
+    const text = ctx.json
+      ? JSON.stringify(status)
+      : [...formatStatus(status), ...formatLastError(lastError)].join("\n");
+    if (text === shown) return;
+    shown = text;
+    if (ctx.json) ctx.out.jsonLine(status);
+    else if (screen)
+      screen(
+        `${text}\n${colors.dim(`(watching; updated ${new Date().toLocaleTimeString()}; Ctrl-C to stop)`)}`,
+      );
+    else ctx.out.print([text, ""]);
+  };
   let inFlight = false;
   let again = false;
   const refresh = async (): Promise<void> => {
@@ -63,7 +88,7 @@ async function watchStatus(ctx: CliContext): Promise<number> {
     try {
       do {
         again = false;
-        print(await client.status());
+        await show();
       } while (again);
     } catch {
       // A failed refresh means the connection is going away; the close handler below reports it.
@@ -82,13 +107,20 @@ async function watchStatus(ctx: CliContext): Promise<number> {
   });
   try {
     await client.subscribe();
-    print(await client.status());
+    await show();
     const lost = await ended;
     if (lost) throw lost;
     return EXIT.ok;
   } finally {
+    screen?.done();
     client.close();
   }
+}
+
+/** The last error in plain words, for people: what failed, when, and the code for reports. */
+function formatLastError(e: LastError | null): string[] {
+  if (!e) return [];
+  return fields([["last error", `${colors.red(e.message)} (code ${e.code}, ${when(e.at)})`]]);
 }
 
 async function health(ctx: CliContext): Promise<number> {

@@ -1,13 +1,16 @@
-// Working with synced data: push, history (alias pull), delete, pause, resume, now, reset.
+// Working with the daemon's entries as they are on the wire (still encrypted): push, pull, delete;
+// and sync control: pause, resume, now, reset.
 // These start the daemon when it is not running (unless --no-auto-start).
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { ENTRY_TYPES, PULL_LIMIT_MAX, type EntryType, type PulledEntry } from "../../protocol.js";
 import type { CliContext } from "../context.js";
 import { EXIT, UsageError } from "../exitCodes.js";
 import { confirm, parseEntries, readInput } from "../input.js";
-import { table, when } from "../output.js";
+import { when } from "../output.js";
+import { table } from "../ui.js";
 import type { Action } from "../program.js";
 import { pushInBatches } from "../../client/pushInBatches.js";
+import { keysFile } from "../keys.js";
 
 const work = { autoStart: true };
 
@@ -27,9 +30,8 @@ export function registerSyncCommands(program: Command, action: Action): void {
     );
 
   program
-    .command("history")
-    .alias("pull")
-    .description("list entries from the local cache, oldest arrival first")
+    .command("pull")
+    .description("list raw (still encrypted) entries from the local cache, oldest arrival first")
     .option("--since <cursor>", "only entries after this cursor (a previous nextCursor)", integer)
     .option("--limit <n>", `entries per page (1-${PULL_LIMIT_MAX}, default 100)`, integer)
     .option("--type <types>", `only these types, comma-separated (${ENTRY_TYPES.join(", ")})`, types)
@@ -122,14 +124,14 @@ async function history(ctx: CliContext, opts: HistoryOptions): Promise<number> {
         ...(opts.limit === undefined ? {} : { limit: opts.limit }),
         ...(opts.type === undefined ? {} : { types: opts.type }),
       });
-      // JSON lines: one raw pulled entry per line (decrypted output comes with the keys commands).
+      // JSON lines: one raw pulled entry per line (`history` decrypts).
       if (ctx.json) for (const entry of page.entries) ctx.out.jsonLine(entry);
       else if (page.entries.length > 0) ctx.out.print(historyTable(page.entries, listed === 0));
       listed += page.entries.length;
       if (page.nextCursor !== null) since = page.nextCursor;
       if (!page.hasMore || page.entries.length === 0) break;
       if (!opts.all) {
-        ctx.out.print(`… more entries: caro-sync history --since ${since ?? ""} (or --all)`);
+        ctx.out.print(`… more entries: caro-sync pull --since ${since ?? ""} (or --all)`);
         break;
       }
     }
@@ -191,6 +193,8 @@ async function reset(ctx: CliContext, opts: { yes?: boolean }): Promise<number> 
     }
   }
   const result = await ctx.withClient((client) => client.reset(), work);
-  ctx.out.result(result, () => "this device's sync identity, cache and queue are forgotten");
+  // The keys belong to the identity just forgotten.
+  keysFile().remove();
+  ctx.out.result(result, () => "this device's sync identity, keys, cache and queue are forgotten");
   return EXIT.ok;
 }
