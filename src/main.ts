@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { pino } from "pino";
-import { openLocalStores } from "./cache/index.js";
+import { CacheLockedError, openLocalStores } from "./cache/index.js";
 import { ConfigError, EX_CONFIG, loadConfig, type ConfigOverrides } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { createGate } from "./ipc/gate.js";
@@ -13,6 +13,7 @@ import { deviceMethods } from "./ipc/methods/device.js";
 import { syncMethods } from "./ipc/methods/sync.js";
 import type { MethodTable } from "./ipc/methods/types.js";
 import { AlreadyRunningError, createIpcServer } from "./ipc/server.js";
+import { clearStaleSocket, SocketDirectoryError, usesNamedPipe } from "./ipc/socket-file.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { instrumentMethods } from "./metrics/instrument.js";
 import { MetricsPortError, startMetricsServer, type MetricsServer } from "./metrics/httpServer.js";
@@ -122,6 +123,17 @@ function startFailure(err: unknown, logger: Logger): number {
     process.stderr.write(`caro-sync: ${err.message}\n`);
     return EXIT.config;
   }
+  if (err instanceof CacheLockedError) {
+    process.stderr.write(
+      `caro-sync: ${err.message} (stop it, or give this one its own CARO_SYNC_CACHE_PATH)\n`,
+    );
+    return EXIT.alreadyRunning;
+  }
+  if (err instanceof SocketDirectoryError) {
+    logger.fatal({ err }, "socket directory refused");
+    process.stderr.write(`caro-sync: ${err.message}\n`);
+    return EXIT.noPermission;
+  }
   if (err instanceof CredentialsError) {
     logger.fatal({ err }, "credentials refused");
     process.stderr.write(`caro-sync: ${err.message}\n`);
@@ -148,6 +160,8 @@ export async function startDaemon(deps: {
   const clock = deps.clock ?? systemClock;
   const startedAt = clock.now();
 
+  // A live daemon on our socket is the usual reason its cache is locked: say that one first.
+  if (!usesNamedPipe()) await clearStaleSocket(config.socketPath, 1_000);
   const remote = new JazzSyncService({
     relayUrl: config.relay,
     storagePath: config.jazzStoragePath,

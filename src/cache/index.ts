@@ -8,6 +8,7 @@ import { SqliteCache } from "./sqliteCache.js";
 export { SqliteCache } from "./sqliteCache.js";
 export { CredentialsFile } from "./credentialsFile.js";
 export { CacheSchemaError } from "./migrations.js";
+export { CacheLockedError } from "./lock.js";
 
 /** Opens the cache at config.cachePath and binds the credentials file at config.credentialsPath. */
 export function openLocalStores(config: Pick<Config, "cachePath" | "credentialsPath">): {

@@ -1,6 +1,9 @@
 // The LocalCache of sync/ on one SQLite file: entry, queue and meta stores sharing a connection.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { LocalCache } from "../sync/localCache.js";
 import { fileSizeBytes, openDatabase, type Db } from "./db.js";
+import { lockCacheFile, type CacheLock } from "./lock.js";
 import { LAST_CURSOR_KEY, SqliteEntryStore } from "./entryStore.js";
 import { SqliteMetaStore } from "./metaStore.js";
 import { SqliteQueueStore } from "./queueStore.js";
@@ -19,6 +22,7 @@ export class SqliteCache implements LocalCache {
   private constructor(
     private readonly db: Db,
     readonly path: string,
+    private readonly lock: CacheLock,
   ) {
     this.meta = new SqliteMetaStore(db);
     this.entries = new SqliteEntryStore(db, this.meta);
@@ -40,9 +44,19 @@ export class SqliteCache implements LocalCache {
     };
   }
 
-  /** Opens (creating and migrating as needed) the cache file at `path`. */
+  /**
+   * Opens (creating and migrating as needed) the cache file at `path`, for this process alone:
+   * throws CacheLockedError while another daemon has it open.
+   */
   static open(path: string): SqliteCache {
-    return new SqliteCache(openDatabase(path), path);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const lock = lockCacheFile(path);
+    try {
+      return new SqliteCache(openDatabase(path), path, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
 
   transaction<T>(fn: () => T): T {
@@ -102,5 +116,6 @@ export class SqliteCache implements LocalCache {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.lock.release();
   }
 }

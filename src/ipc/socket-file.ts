@@ -3,7 +3,6 @@
 // `daemon.ping`, never by a pid file. None of this applies to a Windows named pipe.
 import { chmod, lstat, mkdir, stat, unlink } from "node:fs/promises";
 import { createConnection, type Server } from "node:net";
-import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.js";
 
@@ -20,25 +19,48 @@ export class AlreadyRunningError extends Error {
 
 export const usesNamedPipe = (): boolean => process.platform === "win32";
 
+/** The socket's directory is not safe to listen in; the daemon refuses to start (exit 77). */
+export class SocketDirectoryError extends Error {
+  constructor(
+    readonly dir: string,
+    problem: string,
+    readonly hint: string,
+  ) {
+    super(`refusing to listen in ${dir}: ${problem} (${hint})`);
+    this.name = "SocketDirectoryError";
+  }
+}
+
 /**
- * Creates the socket's directory with mode 0700, or narrows an existing one we own to 0700. The
- * home directory itself is never narrowed (a socket placed directly in it must not change who can
- * read the user's files); a directory we do not own is left as it is with a warning, since the
- * socket's own 0600 mode still protects it on Linux and macOS.
+ * Creates the socket's directory with mode 0700 when it does not exist. An existing directory is
+ * never changed (it is not ours to narrow: as root, CARO_SYNC_SOCKET=/tmp/x.sock must not chmod
+ * /tmp), but it is refused when another process could swap the socket: writable by group or others
+ * without the sticky bit, or owned by another user unless it is such a sticky shared directory
+ * (like /tmp, mode 1777). The socket itself is 0600 in any case.
  */
 export async function prepareSocketDirectory(socketPath: string, logger: Logger): Promise<void> {
   const dir = dirname(resolve(socketPath));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await stat(dir);
-  const mode = info.mode & 0o777;
-  if (mode === 0o700) return;
-  const ours = info.uid === process.getuid?.();
-  if (ours && dir !== resolve(homedir())) {
-    await chmod(dir, 0o700);
-    logger.info({ dir, was: mode.toString(8) }, "socket directory narrowed to mode 0700");
-  } else {
-    logger.warn({ dir, mode: mode.toString(8) }, "socket directory is not private (0700)");
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) {
+    logger.info({ dir }, "socket directory created with mode 0700");
+    return;
   }
+  const info = await stat(dir);
+  const problem = unsafeDirectory(info, process.getuid?.());
+  if (problem) throw new SocketDirectoryError(dir, problem, "use a private directory: set CARO_SYNC_SOCKET");
+  if ((info.mode & 0o077) !== 0 && (info.mode & 0o1000) === 0)
+    logger.info({ dir, mode: (info.mode & 0o777).toString(8) }, "socket directory is readable by others");
+}
+
+/** Why a directory is unsafe for a socket, or null. Exported for tests. */
+export function unsafeDirectory(info: { mode: number; uid: number }, uid: number | undefined): string | null {
+  const sticky = (info.mode & 0o1000) !== 0;
+  const writableByOthers = (info.mode & 0o022) !== 0;
+  if (writableByOthers && !sticky)
+    return `it is writable by group or others (mode ${(info.mode & 0o7777).toString(8)}) and not sticky`;
+  if (uid !== undefined && info.uid !== uid && !(sticky && writableByOthers))
+    return `it is owned by another user (uid ${info.uid})`;
+  return null;
 }
 
 /**

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SyncClient } from "../../src/client/SyncClient.js";
@@ -110,5 +111,16 @@ describe("caro-sync start / stop with the real daemon", () => {
 
     const notRunning = await run(["ping"]);
     assert.equal(notRunning.code, 3);
+  });
+
+  it("start shows config warnings (a misspelt key) on the terminal, not only in the log", async () => {
+    await mkdir(join(home.path, ".config", "cmdai"), { recursive: true, mode: 0o700 });
+    await writeFile(join(home.path, ".config", "cmdai", "sync-daemon.json"), '{"syncIntervalMS": 1000}');
+    const started = await run(["start", "--json"]);
+    assert.equal(started.code, 0, started.stderr);
+    pids.push((oneJson(started) as { pid: number }).pid);
+    assert.match(started.stderr, /^warning: .*sync-daemon\.json: unknown key "syncIntervalMS" ignored$/m);
+    const stopped = await run(["stop"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
   });
 });

@@ -91,8 +91,10 @@ async function start(ctx: CliContext, flags: DaemonFlags): Promise<number> {
 }
 
 async function startDaemon(ctx: CliContext, flags: DaemonFlags): Promise<StartResult> {
-  // Fail here, with the message naming the file and key, rather than as a silent background exit 78.
-  const { config } = loadConfig(overridesOf(ctx, flags));
+  // Fail here, with the message naming the file and key, rather than as a silent background exit 78;
+  // and show what the background daemon would only log (a misspelt key, say).
+  const { config, warnings } = loadConfig(overridesOf(ctx, flags));
+  for (const warning of warnings) ctx.out.warn(warning);
   const socket = ctx.socketPath;
   const running = await SyncClient.probe(socket);
   if (running) {
