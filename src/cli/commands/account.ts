@@ -120,7 +120,7 @@ async function readPhrase(ctx: CliContext, fromStdin: boolean): Promise<string> 
   if (process.stdin.isTTY !== true)
     throw new UsageError("no terminal to ask for the recovery phrase", "pass --phrase-stdin and pipe it in");
   if (ctx.json) throw new UsageError("--json needs --phrase-stdin (no prompt in JSON mode)");
-  return readSecretLine("Recovery phrase (24 words, not shown): ");
+  return readSecretLine("Recovery phrase (24 words, not shown):");
 }
 
 /** The checksum is verified before anything is derived, sent or stored. */

@@ -97,14 +97,14 @@ async function watchStatus(ctx: CliContext): Promise<number> {
     }
   };
   for (const event of EVENT_NAMES) client.on(event, () => void refresh());
+  // A listener that stays until the end: log-update's signal-exit re-raises SIGINT (exit 130) when
+  // it finds no other listener, and Ctrl-C is this command's normal end (exit 0).
+  let onSigint = (): void => {};
   const ended = new Promise<ConnectionError | null>((resolve) => {
-    const onSigint = () => resolve(null);
-    process.once("SIGINT", onSigint);
-    client.onClose((err) => {
-      process.off("SIGINT", onSigint);
-      resolve(err);
-    });
+    onSigint = () => resolve(null);
+    client.onClose((err) => resolve(err));
   });
+  process.on("SIGINT", onSigint);
   try {
     await client.subscribe();
     await show();
@@ -114,6 +114,7 @@ async function watchStatus(ctx: CliContext): Promise<number> {
   } finally {
     screen?.done();
     client.close();
+    process.off("SIGINT", onSigint);
   }
 }
 
