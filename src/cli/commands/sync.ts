@@ -7,7 +7,7 @@ import type { CliContext } from "../context.js";
 import { EXIT, UsageError } from "../exitCodes.js";
 import { confirm, parseEntries, readInput } from "../input.js";
 import { when } from "../output.js";
-import { table } from "../ui.js";
+import { progress, table } from "../ui.js";
 import type { Action } from "../program.js";
 import { pushInBatches } from "../../client/pushInBatches.js";
 import { keysFile } from "../keys.js";
@@ -87,16 +87,13 @@ async function push(
   const { text, source } = await readInput(file, "entries (JSON)");
   const input = parseEntries(text, source);
   const ack = opts.ack ?? input.ack;
-  const result = await ctx.withClient(
-    (client) =>
-      pushInBatches(client, input.entries, {
-        ack,
-        onProgress: (done, total) => {
-          if (process.stderr.isTTY) ctx.out.note(`pushed ${done}/${total}`);
-        },
-      }),
-    work,
-  );
+  const bar = progress("pushing", { json: ctx.json, total: input.entries.length });
+  const result = await ctx
+    .withClient(
+      (client) => pushInBatches(client, input.entries, { ack, onProgress: (done) => bar.update(done) }),
+      work,
+    )
+    .finally(() => bar.stop());
   ctx.out.result(result, () => [
     `pushed ${result.synced} of ${input.entries.length} entries${ack === "relay" ? " (confirmed by the relay)" : ""}`,
     ...result.errors.map((e) => `  failed ${e.id}: ${e.message} [${e.code}]`),
