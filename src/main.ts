@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { pino } from "pino";
 import { CacheLockedError, openLocalStores } from "./cache/index.js";
+import { CacheCorruptError, EX_DATAERR, isCorruptionError } from "./cache/db.js";
 import { ConfigError, EX_CONFIG, loadConfig, type ConfigOverrides } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { createGate } from "./ipc/gate.js";
@@ -21,7 +22,6 @@ import { createMetrics } from "./metrics/metrics.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
 import { SyncManager } from "./sync/SyncManager.js";
-import { driveConnection } from "./sync/connectionDriver.js";
 import { JazzSyncService } from "./jazz/JazzSyncService.js";
 import { WebSocket } from "ws";
 import { DAEMON_VERSION } from "./version.js";
@@ -139,6 +139,16 @@ function startFailure(err: unknown, logger: Logger): number {
     process.stderr.write(`caro-sync: ${err.message}\n`);
     return EXIT.noPermission;
   }
+  if (err instanceof CacheCorruptError || isCorruptionError(err)) {
+    // A restart cannot fix a damaged file: say which one and the way out, and exit EX_DATAERR.
+    logger.fatal({ err }, "damaged database refused");
+    const message =
+      err instanceof CacheCorruptError
+        ? err.message
+        : `a database file is damaged (${(err as Error).message}): run \`caro-sync doctor\` to see which, then \`caro-sync repair\``;
+    process.stderr.write(`caro-sync: ${message}\n`);
+    return EX_DATAERR;
+  }
   logger.fatal({ err }, "daemon failed to start");
   process.stderr.write(`caro-sync: failed to start: ${(err as Error).message}\n`);
   return EXIT.failure;
@@ -175,11 +185,6 @@ export async function startDaemon(deps: {
     clock,
     logger: logger.child({ part: "sync" }),
     remote,
-  });
-  const driver = driveConnection(manager, {
-    syncIntervalMs: config.syncIntervalMs,
-    clock,
-    logger: logger.child({ part: "retry" }),
   });
   const metrics = createMetrics({ queueSize: () => manager.pendingOperations() });
 
@@ -219,8 +224,7 @@ export async function startDaemon(deps: {
   try {
     await server.start();
   } catch (err) {
-    driver.dispose();
-    await manager.shutdown({ flushMs: 0 });
+    await manager.shutdown();
     throw err;
   }
   // After the socket, so that a second daemon reports "already running" rather than a taken port.
@@ -237,8 +241,7 @@ export async function startDaemon(deps: {
   } catch (err) {
     await metricsServer?.close();
     await server.stop({ drainMs: 0 });
-    driver.dispose();
-    await manager.shutdown({ flushMs: 0 });
+    await manager.shutdown();
     throw err;
   }
   logger.info(
@@ -247,8 +250,8 @@ export async function startDaemon(deps: {
   );
 
   // Ordered, best-effort: stop serving metrics (its gauges read the cache), stop accepting and
-  // drain in-flight requests, flush and close the sync side (remote, then cache), and report.
-  // Each failure is logged; the next step still runs.
+  // drain in-flight requests, stop connecting and make the final upload, close the sync side
+  // (remote, then cache), and report. Each failure is logged; the next step still runs.
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
@@ -260,9 +263,9 @@ export async function startDaemon(deps: {
         logger.error({ err }, "stopping the IPC server failed");
         code = EXIT.failure;
       }
-      driver.dispose();
       try {
-        await manager.shutdown({ flushMs: config.shutdownFlushMs });
+        // Stops connecting, uploads what it can within shutdownFlushMs, closes remote and cache.
+        await manager.shutdown({ finalUploadMs: config.shutdownFlushMs });
       } catch (err) {
         logger.error({ err }, "closing the sync manager failed");
         code = EXIT.failure;

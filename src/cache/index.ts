@@ -1,4 +1,8 @@
 // What main.ts needs from cache/: the local stores SyncManager runs on.
+//
+// The interfaces these stores implement are not here: they belong to the domain that uses them,
+// sync/localCache.ts (LocalCache: entries, queue, meta, transactions) and sync/credentials.ts
+// (CredentialStore). Read those for the contracts; this folder is SQLite and a file behind them.
 import type { Config } from "../config/schema.js";
 import type { CredentialStore } from "../sync/credentials.js";
 import type { LocalCache } from "../sync/localCache.js";

@@ -1,5 +1,5 @@
 // Human and JSON output. With --json a command prints exactly one JSON document on stdout (JSON
-// lines for history), nothing else; errors always go to stderr (SPEC §8 scripting contract).
+// lines for history), nothing else; errors always go to stderr (docs/cli.md scripting contract).
 import { ConnectionError, RpcError, TimeoutError } from "../client/errors.js";
 import { CliError, exitCodeFor, type ExitCode } from "./exitCodes.js";
 import { errColors } from "./ui.js";
@@ -104,7 +104,8 @@ export function when(ms: number | null | undefined, now = Date.now()): string {
 export function relative(ms: number, now = Date.now()): string {
   const delta = now - ms;
   const text = duration(Math.abs(delta) / 1000);
-  if (Math.abs(delta) < 1000) return "just now";
+  // A few seconds of clock skew or latency is "now" to a person reading a table.
+  if (Math.abs(delta) < 10_000) return "just now";
   return delta >= 0 ? `${text} ago` : `in ${text}`;
 }
 

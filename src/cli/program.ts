@@ -13,6 +13,7 @@ import { registerLogsCommands } from "./commands/logs.js";
 import { registerServiceCommands } from "./commands/service.js";
 import { registerInfoCommands } from "./commands/info.js";
 import { registerRelayCommand } from "./commands/relay.js";
+import { registerRepairCommand } from "./commands/repair.js";
 import { registerSyncCommands } from "./commands/sync.js";
 import { EXIT } from "./exitCodes.js";
 
@@ -68,6 +69,7 @@ export function buildProgram(setExitCode: (code: number) => void, opts: { json?:
   registerSyncCommands(program, action);
   registerDeviceCommands(program, action);
   registerDoctorCommands(program, action);
+  registerRepairCommand(program, action);
   registerLogsCommands(program, action);
   registerServiceCommands(program, action);
   registerRelayCommand(program, action);

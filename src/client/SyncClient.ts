@@ -1,6 +1,7 @@
 // The TypeScript client of the caro-sync daemon: newline-delimited JSON-RPC 2.0 over its socket,
 // typed by protocol.ts. One connection, many concurrent calls matched by id (the daemon may
-// answer in any order), notifications to listeners, a timeout per call (SPEC §4 "Timeouts").
+// answer in any order), notifications to listeners, a timeout per call (docs/protocol.md,
+// "Limits and timeouts").
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { TextDecoder } from "node:util";
@@ -43,7 +44,7 @@ interface Pending {
 
 type Listener = (params: unknown) => void;
 
-/** SPEC §4 client-side timeouts: a full pull (no cursor) may read the whole cache. */
+/** The client-side timeouts of docs/protocol.md: a full pull (no cursor) may read the whole cache. */
 export function defaultTimeoutMs(method: string, params: unknown): number {
   if (method === "sync.push") return TIMEOUTS.push;
   if (method === "sync.pull") {

@@ -1,5 +1,6 @@
-// Starting the daemon in the background and waiting until it answers (SPEC §4 "Timeouts": the
-// reference client starts the daemon when the socket does not answer and waits up to 5 s).
+// Starting the daemon in the background and waiting until it answers (docs/protocol.md, "Limits
+// and timeouts": the reference client starts the daemon when the socket does not answer and waits
+// up to 5 s).
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ConnectionError } from "./errors.js";

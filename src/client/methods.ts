@@ -1,4 +1,4 @@
-// One typed convenience method per method of SPEC §4, over the generic `call`. Methods with
+// One typed convenience method per method of the protocol, over the generic `call`. Methods with
 // params take the method's params object as it is on the wire; methods without take only options.
 import {
   PROTOCOL_VERSION,
@@ -22,6 +22,11 @@ export abstract class SyncMethods {
     params: ParamsOf<M>,
     opts?: CallOptions,
   ): Promise<ResultOf<M>>;
+
+  /** The daemon's OpenRPC document: every method, result, error and notification (docs/openrpc.json). */
+  discover(opts?: CallOptions) {
+    return this.call("rpc.discover", {}, opts);
+  }
 
   // daemon.*
   /** Optional version check; rejects with -32602 (`data.supported`) when the majors differ. */
@@ -64,7 +69,10 @@ export abstract class SyncMethods {
   push(params: ParamsOf<"sync.push">, opts?: CallOptions) {
     return this.call("sync.push", params, opts);
   }
-  /** One page from the local cache; page on with `since: nextCursor` until `hasMore` is false. */
+  /**
+   * One page from the local cache; page on with `since: nextCursor` until `hasMore` is false.
+   * `nextCursor` is always a number and the only safe `since` (never `syncTimestamp`).
+   */
   pull(params: PullParams = {}, opts?: CallOptions) {
     return this.call("sync.pull", params, opts);
   }

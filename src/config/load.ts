@@ -1,4 +1,4 @@
-// Loads the configuration: defaults < config file < environment (CARO_SYNC_*) < flags (SPEC §7).
+// Loads the configuration: defaults < config file < environment (CARO_SYNC_*) < flags (README "Configuration").
 // The result is frozen. A bad file or value is a ConfigError (the daemon exits 78, EX_CONFIG).
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";

@@ -1,4 +1,4 @@
-// The daemon's configuration: every setting, its type and its default (SPEC §7, seed).
+// The daemon's configuration: every setting, its type and its default (README "Configuration", seed).
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 

@@ -8,11 +8,17 @@
 //  - notifications: queued while the socket is blocked, at most `maxQueuedNotifications`; beyond
 //    that they are dropped, and one `daemon.notificationsDropped {dropped}` notification takes the
 //    place of each run of dropped ones, so the client learns exactly where and how many it missed.
+// A client that hangs up while its requests run aborts `signal`, so handlers stop waiting for it
+// (hangupProbe.ts tells a hang-up from a half-close).
 import type { Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { ErrorCode, SyncError, type NotificationMap } from "../protocol.js";
+import { systemClock } from "../sync/clock.js";
+import { withDeadline } from "../sync/deadline.js";
 import { encodeError, type Dispatcher } from "./dispatch.js";
 import { LineFramer, type FrameEvent } from "./framing.js";
+import { HangupProbe } from "./hangupProbe.js";
+import { encodeErrorWithRawId } from "./leadingId.js";
 import type { Connection } from "./methods/types.js";
 
 export interface ConnectionOptions {
@@ -54,6 +60,8 @@ export class IpcConnection implements Connection {
   private readonly closeListeners = new Set<() => void>();
   private queue: (string | DroppedRun)[] = [];
   private queuedMessages = 0;
+  private readonly gone = new AbortController();
+  private readonly hangup: HangupProbe;
 
   constructor(
     readonly id: number,
@@ -61,6 +69,7 @@ export class IpcConnection implements Connection {
     private readonly opts: ConnectionOptions,
   ) {
     this.framer = new LineFramer({ maxLineBytes: opts.maxLineBytes });
+    this.hangup = new HangupProbe(socket, () => this.inFlight > 0 && !this.ending && !this.closed);
     socket.on("data", (chunk: Buffer) => {
       if (this.ending) return; // closing: input is read only to reach the client's FIN, then dropped
       this.framer.push(chunk);
@@ -73,6 +82,7 @@ export class IpcConnection implements Connection {
       this.framer.end();
       this.framerDrained = false;
       this.pump();
+      this.hangup.start();
     });
     socket.on("drain", () => {
       this.writeBlocked = false;
@@ -96,6 +106,10 @@ export class IpcConnection implements Connection {
     }
     if (!this.writeBlocked && this.queue.length === 0) this.write(line);
     else this.enqueue(line);
+  }
+
+  get signal(): AbortSignal {
+    return this.gone.signal;
   }
 
   onClose(listener: () => void): () => void {
@@ -128,15 +142,19 @@ export class IpcConnection implements Connection {
   /** Server shutdown, step 2: end the connection; destroy it if it has not closed after `graceMs`. */
   close(graceMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.socket.destroy(), graceMs);
-      this.socket.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.end();
-      // A paused socket never sees the client's FIN, so it would never close by itself.
-      this.socket.resume();
+    const closed = new Promise<void>((resolve) => this.socket.once("close", () => resolve()));
+    this.end();
+    // A paused socket never sees the client's FIN, so it would never close by itself.
+    this.socket.resume();
+    // The grace timer must not keep a stopping process alive by itself.
+    return withDeadline(closed, {
+      ms: graceMs,
+      clock: systemClock,
+      unref: true,
+      onTimeout: () => {
+        this.socket.destroy();
+        return closed;
+      },
     });
   }
 
@@ -181,9 +199,9 @@ export class IpcConnection implements Connection {
           return;
         case "oversize": {
           const message = `Payload Too Large: a line may not exceed ${event.limit} bytes`;
-          this.write(
-            encodeError(null, new SyncError(ErrorCode.PayloadTooLarge, message, { limit: event.limit })),
-          );
+          const err = new SyncError(ErrorCode.PayloadTooLarge, message, { limit: event.limit });
+          // With the id from the line's first bytes when readable, so the client can match it.
+          this.write(event.id === undefined ? encodeError(null, err) : encodeErrorWithRawId(event.id, err));
           return;
         }
       }
@@ -257,6 +275,8 @@ export class IpcConnection implements Connection {
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.hangup.stop();
+    this.gone.abort();
     this.queue = [];
     this.queuedMessages = 0;
     for (const listener of this.closeListeners) this.runCloseListener(listener);

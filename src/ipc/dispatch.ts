@@ -1,8 +1,10 @@
-// JSON-RPC 2.0 dispatch (SPEC §2): one line in, one response line (or nothing) out. This is the one
-// place where a thrown error becomes a wire error: a SyncError keeps its code, message and data;
-// anything else becomes -32603 with a generic message and its details go to the log only.
+// JSON-RPC 2.0 dispatch (docs/protocol.md): one line in, one response line (or nothing) out. This is the one
+// place where a thrown error becomes a wire error, through the one mapping (sync/failures.ts
+// toSyncError): a SyncError keeps its code, message and data; anything else gets its contract code
+// and a fixed message (-32603 "Internal error" for the unforeseen), its details go to the log only.
 import type { Logger } from "../log/logger.js";
 import { ErrorCode, paramsSchemas, SyncError, type JsonRpcId, type MethodName } from "../protocol.js";
+import { toSyncError } from "../sync/failures.js";
 import type { Connection, MethodContext, MethodTable } from "./methods/types.js";
 import { nestingExceeds, scanRawIds } from "./json-scan.js";
 
@@ -26,7 +28,7 @@ export interface Dispatcher {
 export interface DispatcherOptions {
   /** Handlers by method; a method without one is -32601 (tests pass a partial table). */
   methods: Partial<MethodTable>;
-  /** Throws a SyncError when the daemon's state does not allow `method` now (SPEC §3). */
+  /** Throws a SyncError when the daemon's state does not allow `method` now (docs/protocol.md). */
   gate: (method: MethodName) => void;
   logger: Logger;
 }
@@ -115,13 +117,13 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
     const checked = paramsSchemas[name].safeParse(params);
     if (!checked.success) throw invalidParams(checked.error.issues);
     const handler = methods[name] as unknown as AnyHandler;
-    return await handler(checked.data, { connection });
+    return await handler(checked.data, { connection, signal: connection.signal });
   }
 
   function toWireError(err: unknown, context: { method: string; connection: number }): SyncError {
     if (err instanceof SyncError) return err;
     logger.error({ err, method: clip(context.method), connection: context.connection }, "handler failed");
-    return new SyncError(ErrorCode.InternalError);
+    return toSyncError(err);
   }
 
   /** Serializes a SyncError's wire form; data that cannot be serialized degrades to -32603. */

@@ -1,7 +1,8 @@
-// Newline-delimited JSON framing (SPEC §2): bytes in, complete UTF-8 lines out. Pull-based, so the
-// connection can stop taking lines when it is at its in-flight cap and leave the rest of the chunk
-// unread instead of queueing parsed work.
+// Newline-delimited JSON framing (docs/protocol.md, "Transport and framing"): bytes in, complete
+// UTF-8 lines out. Pull-based, so the connection can stop taking lines when it is at its in-flight
+// cap and leave the rest of the chunk unread instead of queueing parsed work.
 import { MAX_LINE_BYTES } from "../protocol.js";
+import { ID_SCAN_BYTES, readLeadingId } from "./leadingId.js";
 
 export type FrameEvent =
   /** One complete line, `\n` and a trailing `\r` removed; never empty or whitespace-only. */
@@ -10,9 +11,11 @@ export type FrameEvent =
   | { kind: "invalidUtf8" }
   /**
    * A line longer than `limit` bytes. Reported once per such line, as soon as it is known to be too
-   * long; its bytes up to the next `\n` are discarded without being buffered.
+   * long; its bytes up to the next `\n` are discarded without being buffered. `id` is the source
+   * text of the line's JSON-RPC id when its first bytes show it (leadingId.ts), so the error can
+   * carry it; absent otherwise.
    */
-  | { kind: "oversize"; limit: number };
+  | { kind: "oversize"; limit: number; id?: string };
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -75,9 +78,10 @@ export class LineFramer {
         this.dropFirstChunk();
         // A trailing `\r` is not content, so one byte more than the limit may still be a valid line.
         if (this.partialBytes + rest.length > this.maxLineBytes + 1) {
+          const event = this.oversize(rest);
           this.resetPartial();
           this.discarding = true;
-          return { kind: "oversize", limit: this.maxLineBytes };
+          return event;
         }
         this.partial.push(Buffer.from(rest));
         this.partialBytes += rest.length;
@@ -105,8 +109,9 @@ export class LineFramer {
     const hasCr = lastPiece !== undefined && lastPiece[lastPiece.length - 1] === CR;
     const length = this.partialBytes + piece.length - (hasCr ? 1 : 0);
     if (length > this.maxLineBytes) {
+      const event = this.oversize(piece);
       this.resetPartial();
-      return { kind: "oversize", limit: this.maxLineBytes };
+      return event;
     }
     const whole = this.partialBytes === 0 ? piece : Buffer.concat([...this.partial, piece]);
     this.resetPartial();
@@ -117,6 +122,21 @@ export class LineFramer {
     } catch {
       return { kind: "invalidUtf8" };
     }
+  }
+
+  /** The oversize event for the current line (its held bytes, then `last`), with its id if readable. */
+  private oversize(last: Buffer): FrameEvent {
+    const head: Buffer[] = [];
+    let bytes = 0;
+    for (const piece of [...this.partial, last]) {
+      if (bytes >= ID_SCAN_BYTES) break;
+      const part = piece.subarray(0, ID_SCAN_BYTES - bytes);
+      head.push(part);
+      bytes += part.length;
+    }
+    const id = readLeadingId(Buffer.concat(head));
+    const limit = this.maxLineBytes;
+    return id === undefined ? { kind: "oversize", limit } : { kind: "oversize", limit, id };
   }
 
   private advance(chunk: Buffer, to: number): void {

@@ -22,7 +22,7 @@ export function nestingExceeds(text: string, maxDepth: number): boolean {
   return false;
 }
 
-// Responses echo a request's `id` exactly (SPEC §2). JSON.parse turns a numeric id into a double,
+// Responses echo a request's `id` exactly (docs/protocol.md). JSON.parse turns a numeric id into a double,
 // so `18446744073709551615` or `1.0` would come back changed and a client comparing ids (a Rust
 // client using u64 ids, for one) would never match its response. This scanner recovers the id's
 // source text from a line JSON.parse has already accepted.

@@ -1,9 +1,11 @@
-// The IPC server (SPEC §2): newline-delimited JSON-RPC 2.0 over a Unix socket (a named pipe on
+// The IPC server (docs/protocol.md): newline-delimited JSON-RPC 2.0 over a Unix socket (a named pipe on
 // Windows). It owns the socket file and the connections; each connection owns its flow control
 // (connection.ts); the dispatcher turns lines into responses (dispatch.ts).
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { MAX_LINE_BYTES } from "../protocol.js";
+import { systemClock } from "../sync/clock.js";
+import { withDeadline } from "../sync/deadline.js";
 import { IpcConnection } from "./connection.js";
 import type { Dispatcher } from "./dispatch.js";
 import {
@@ -138,18 +140,18 @@ export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcS
     logger.info({ socket: socketPath }, "IPC server listening");
   }
 
+  /** Resolves true once nothing is in flight, or false after `ms`. */
   function waitIdle(ms: number): Promise<boolean> {
     if (inFlight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+    let wake!: () => void;
+    const idle = new Promise<boolean>((resolve) => idleWaiters.push((wake = () => resolve(true))));
+    return withDeadline(idle, {
+      ms,
+      clock: systemClock,
+      onTimeout: () => {
         idleWaiters = idleWaiters.filter((w) => w !== wake);
-        resolve(false);
-      }, ms);
-      const wake = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      idleWaiters.push(wake);
+        return false;
+      },
     });
   }
 

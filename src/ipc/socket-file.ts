@@ -1,4 +1,4 @@
-// The socket file's life on disk (SPEC §2): a private directory, a 0600 socket, and the rule that a
+// The socket file's life on disk (docs/protocol.md): a private directory, a 0600 socket, and the rule that a
 // socket is taken over only when nothing answers on it. Liveness is judged by connecting and sending
 // `daemon.ping`, never by a pid file. None of this applies to a Windows named pipe.
 import { chmod, lstat, mkdir, stat, unlink } from "node:fs/promises";

@@ -3,15 +3,24 @@
 import type { LocalNode, RawCoList } from "cojson";
 import type { Account, JazzContextWithAccount } from "jazz-tools";
 import type { Logger } from "../log/logger.js";
+import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
   type ConnectFailure,
   type RemoteRecord,
   type RemoteSession,
 } from "../sync/remote.js";
+import {
+  addSyncPeer,
+  contentOf,
+  isAvailable,
+  isUploadComplete,
+  onUploadStateChange,
+  subscribeToCoValue,
+} from "./cojsonAdapter.js";
 import { openRelayLink, RELAY_PEER_ID, type RelayConnector, type RelayLink } from "./relayLink.js";
 import { loadDeviceMaps, loadRoot } from "./rootLoad.js";
-import { contentOf, FeedIndex, RecordTracker, type RootIds } from "./rootRecords.js";
+import { FeedIndex, RecordTracker, type RootIds } from "./rootRecords.js";
 import { alreadyMerged, mergeStaleRoot, rootHistory } from "./rootReconcile.js";
 import { writeRecords, yieldToLoop } from "./rootWriter.js";
 
@@ -30,7 +39,7 @@ export class JazzSession implements RemoteSession {
   private closed = false;
   private serial: Promise<unknown> = Promise.resolve();
   private reconcileQueued = false;
-  private flushQueued = false;
+  private deliveryQueued = false;
   private readonly disconnectListeners = new Set<(failure: ConnectFailure) => void>();
   private readonly listeners = new Set<Listener>();
   private readonly coreSubs = new Map<string, () => void>();
@@ -50,7 +59,7 @@ export class JazzSession implements RemoteSession {
     this.accountId = ctx.account.$jazz.id;
     this.link = null;
     if (deps.link) this.adoptLink(deps.link);
-    this.offAccount = ctx.account.$jazz.raw.core.subscribe(() => this.queueReconcile(), false);
+    this.offAccount = subscribeToCoValue(this.node, this.accountId, () => this.queueReconcile());
   }
 
   /** Finds and loads the root (first reconciliation); called once by JazzSyncService.open. */
@@ -65,13 +74,13 @@ export class JazzSession implements RemoteSession {
   connect(signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new Error("session is closed"));
     if (this.link?.isOpen) return Promise.resolve();
-    this.connecting ??= openRelayLink(this.deps.relay, (peer) => this.node.syncManager.addPeer(peer), signal)
+    this.connecting ??= openRelayLink(this.deps.relay, (peer) => addSyncPeer(this.node, peer), signal)
       .then((link) => {
         if (this.closed) return link.close();
         this.adoptLink(link);
         this.deps.logger.info({ relay: this.deps.relay.url }, "connected to relay");
         this.queueReconcile();
-        this.queueFlush();
+        this.queueDelivery();
       })
       .finally(() => (this.connecting = null));
     return this.connecting;
@@ -108,35 +117,30 @@ export class JazzSession implements RemoteSession {
   async waitForUpload(timeoutMs: number): Promise<void> {
     await this.serial.catch(() => undefined);
     await yieldToLoop();
-    const tracker = this.node.syncManager.unsyncedTracker;
-    if (tracker.isAllSynced()) return;
-    const { clock } = this.deps.relay;
-    // The clock's timers may be unref'd: a caller awaiting this must not see the process exit.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
+    if (isUploadComplete(this.node)) return;
+    let off = (): void => undefined;
+    const uploaded = new Promise<void>((resolve) => {
+      off = onUploadStateChange(this.node, (synced) => synced && resolve());
+      if (isUploadComplete(this.node)) resolve();
+    });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const done = () => {
-          clock.clearTimeout(timer);
-          off();
-          resolve();
-        };
-        const off = tracker.subscribe((synced) => synced && done());
-        const timer = clock.setTimeout(() => {
-          off();
+      await withDeadline(uploaded, {
+        ms: timeoutMs,
+        clock: this.deps.relay.clock,
+        onTimeout: () => {
           const message = `relay has not confirmed the upload within ${timeoutMs} ms`;
-          reject(new RemoteConnectError({ kind: "timeout", message }));
-        }, timeoutMs);
-        if (tracker.isAllSynced()) done();
+          throw new RemoteConnectError({ kind: "timeout", message, afterMs: timeoutMs });
+        },
       });
     } finally {
-      clearInterval(keepAlive);
+      off();
     }
   }
 
   onRecords(listener: (records: RemoteRecord[]) => void): () => void {
     const entry: Listener = { deliver: listener, tracker: null };
     this.listeners.add(entry);
-    this.queueFlush();
+    this.queueDelivery();
     return () => this.listeners.delete(entry);
   }
 
@@ -218,27 +222,28 @@ export class JazzSession implements RemoteSession {
     this.ids = ids;
     this.index = new FeedIndex(this.node, ids.feed);
     for (const id of [ids.root, ids.feed, ids.preferences, ids.entries, ids.devices]) this.watch(id);
-    this.queueFlush();
+    this.queueDelivery();
   }
 
   private watch(id: string): void {
     if (this.coreSubs.has(id)) return;
     this.coreSubs.set(
       id,
-      this.node.getCoValue(id as never).subscribe(() => this.queueFlush(), false),
+      subscribeToCoValue(this.node, id, () => this.queueDelivery()),
     );
   }
 
-  private queueFlush(): void {
-    if (this.flushQueued || this.closed) return;
-    this.flushQueued = true;
+  private queueDelivery(): void {
+    if (this.deliveryQueued || this.closed) return;
+    this.deliveryQueued = true;
     setImmediate(() => {
-      this.flushQueued = false;
-      this.flush();
+      this.deliveryQueued = false;
+      this.deliverNew();
     });
   }
 
-  private flush(): void {
+  /** Hands every listener what is new since its last delivery. */
+  private deliverNew(): void {
     const ids = this.ids;
     if (this.closed || !ids) return;
     this.watchDevices(ids);
@@ -261,17 +266,17 @@ export class JazzSession implements RemoteSession {
     const mapIds = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
     const missing = mapIds.filter((id) => !this.coreSubs.has(id));
     if (missing.length === 0) return;
-    for (const id of missing.filter((id) => this.node.getCoValue(id as never).isAvailable())) this.watch(id);
+    for (const id of missing.filter((id) => isAvailable(this.node, id))) this.watch(id);
     const unavailable = missing.filter((id) => !this.coreSubs.has(id));
     if (this.loadingDevices || unavailable.length === 0) return;
-    // One load at a time; a device still unavailable (offline) is tried again on the next flush
+    // One load at a time; a device still unavailable (offline) is tried again on the next delivery
     // that follows a change or a reconnect, not in a loop.
     this.loadingDevices = true;
     const skipPeer = this.link?.isOpen ? undefined : RELAY_PEER_ID;
     void loadDeviceMaps(this.node, ids.devices, skipPeer)
       .then(() => {
         this.loadingDevices = false;
-        if (unavailable.some((id) => this.node.getCoValue(id as never).isAvailable())) this.queueFlush();
+        if (unavailable.some((id) => isAvailable(this.node, id))) this.queueDelivery();
       })
       .catch((err: unknown) => {
         this.loadingDevices = false;

@@ -6,7 +6,7 @@
 // cannot be reached (the root reconciliation in JazzSession then merges with any root the relay
 // turns out to have). Timing: see docs/jazz.md.
 import { rm } from "node:fs/promises";
-import { cojsonInternals, LocalNode, type AgentSecret, type Peer, type StorageAPI } from "cojson";
+import { LocalNode, type AgentSecret, type Peer, type StorageAPI } from "cojson";
 import {
   createJazzContextForNewAccount,
   createJazzContextFromExistingCredentials,
@@ -19,8 +19,9 @@ import type { Logger } from "../log/logger.js";
 import { systemClock, type Clock } from "../sync/clock.js";
 import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
 import { deriveIdentity } from "./account.js";
+import { addSyncPeer, setLoadTimeout, storageHasCoValue } from "./cojsonAdapter.js";
 import { routeCojsonLogs } from "./cojsonLog.js";
-import { jazzCrypto } from "./crypto.js";
+import { jazzCrypto, logJazzCrypto } from "./crypto.js";
 import { JazzSession } from "./JazzSession.js";
 import {
   openRelayLink,
@@ -30,7 +31,7 @@ import {
 } from "./relayLink.js";
 import { createRoot } from "./rootLoad.js";
 import { CaroSyncAccount } from "./schema.js";
-import { openJazzStorage, type BetterSqliteDriver } from "./sqliteDriver.js";
+import { openJazzStorage } from "./sqliteDriver.js";
 
 export interface JazzSyncServiceOptions {
   relayUrl: string;
@@ -69,7 +70,8 @@ export class JazzSyncService implements Remote {
     };
     // Process-wide settings of cojson/jazz-tools; the daemon runs one service per process.
     routeCojsonLogs(opts.logger);
-    cojsonInternals.setCoValueLoadingTimeout(opts.loadTimeoutMs ?? 10_000);
+    logJazzCrypto(opts.logger);
+    setLoadTimeout(opts.loadTimeoutMs ?? 10_000);
     setDefaultValidationMode("strict");
   }
 
@@ -98,7 +100,7 @@ export class JazzSyncService implements Remote {
       const peers: Peer[] = [];
       const connect = async () => (link = await openRelayLink(this.relay, (peer) => peers.push(peer)));
       let how: "local" | "relay" | "created" | "created offline";
-      if (hasAccount(driver, identity.accountId)) {
+      if (storageHasCoValue(driver, identity.accountId)) {
         how = "local";
         ctx = await this.login(identity, storage, peers);
       } else {
@@ -184,7 +186,7 @@ export class JazzSyncService implements Remote {
     );
     let link: RelayLink | null = null;
     try {
-      link = await openRelayLink(this.relay, (peer) => node.syncManager.addPeer(peer));
+      link = await openRelayLink(this.relay, (peer) => addSyncPeer(node, peer));
       const found = await node.load(accountId as never, true);
       if (!link.isOpen)
         return { kind: "network", message: "relay connection dropped while checking the account" };
@@ -197,10 +199,4 @@ export class JazzSyncService implements Remote {
       await node.gracefulShutdown();
     }
   }
-}
-
-function hasAccount(driver: BetterSqliteDriver, accountId: string): boolean {
-  return (
-    driver.get<{ found: number }>("SELECT 1 AS found FROM coValues WHERE id = ?", [accountId]) !== undefined
-  );
 }

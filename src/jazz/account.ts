@@ -1,12 +1,13 @@
-// Deterministic Jazz identity from the client's 32-byte authKey (SPEC §4 sync.init): the agent
-// secret is Jazz's `agentSecretFromSecretSeed(authKey)` and the account ID is the ID of the account
-// header that secret implies, exactly as Jazz's passphrase auth derives it. So every device (and any
-// other Jazz client) holding the authKey reaches the same account.
+// Deterministic Jazz identity from the client's 32-byte authKey (sync.init): the agent secret is
+// Jazz's `agentSecretFromSecretSeed(authKey)` and the account ID is the ID of the account header
+// that secret implies, exactly as Jazz's passphrase auth derives it. So every device (and any other
+// Jazz client) holding the authKey reaches the same account.
 //
-// `cojsonInternals` is marked internal by cojson: this is the one place that touches it, and
-// test/jazz/account.test.ts pins its behaviour.
-import { cojsonInternals, type AgentSecret, type CryptoProvider } from "cojson";
+// The account-ID step uses cojson internals, through cojsonAdapter.ts (accountIdForAgentSecret);
+// test/jazz/account.test.ts pins a known vector.
+import type { AgentSecret, CryptoProvider } from "cojson";
 import type { RemoteIdentity } from "../sync/remote.js";
+import { accountIdForAgentSecret } from "./cojsonAdapter.js";
 import { jazzCrypto } from "./crypto.js";
 
 export const AUTH_KEY_BYTES = 32;
@@ -21,6 +22,5 @@ export function deriveIdentity(authKey: Uint8Array, crypto: CryptoProvider = jaz
 
 /** The ID of the account whose initial agent is `agentSecret`. */
 export function accountIdForSecret(agentSecret: AgentSecret, crypto: CryptoProvider = jazzCrypto): string {
-  const header = cojsonInternals.accountHeaderForInitialAgentSecret(agentSecret, crypto);
-  return cojsonInternals.idforHeader(header, crypto);
+  return accountIdForAgentSecret(agentSecret, crypto);
 }

@@ -7,6 +7,7 @@
 import { createWebSocketPeer } from "cojson-transport-ws";
 import type { WebSocket as WsWebSocket } from "ws";
 import type { Clock, TimerHandle } from "../sync/clock.js";
+import { withDeadline } from "../sync/deadline.js";
 import { RemoteConnectError, type ConnectFailure } from "../sync/remote.js";
 
 export type WebSocketConstructor = typeof WsWebSocket;
@@ -50,7 +51,8 @@ export class RelayLink {
 
   /** Makes one attempt; rejects with RemoteConnectError saying why it failed. */
   static open(opts: RelayLinkOptions): Promise<RelayLink> {
-    return new Promise<RelayLink>((resolve, reject) => {
+    let fail: (failure: ConnectFailure) => void = () => undefined;
+    const attempt = new Promise<RelayLink>((resolve, reject) => {
       let ws: WsWebSocket;
       try {
         ws = new opts.WebSocket(opts.url, { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false });
@@ -62,28 +64,16 @@ export class RelayLink {
       }
       const link = new RelayLink(ws, opts);
       let settled = false;
-      const fail = (failure: ConnectFailure) => {
+      fail = (failure: ConnectFailure) => {
         if (settled) return;
         settled = true;
-        cleanup();
         link.closedByUs = true;
         ws.terminate();
         reject(new RemoteConnectError(failure));
       };
-      const onAbort = () => fail({ kind: "network", message: "connection attempt aborted" });
-      const timer = opts.clock.setTimeout(
-        () => fail({ kind: "timeout", message: `relay did not answer within ${opts.timeoutMs} ms` }),
-        opts.timeoutMs,
-      );
-      const cleanup = () => {
-        opts.clock.clearTimeout(timer);
-        opts.signal?.removeEventListener("abort", onAbort);
-      };
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
 
       // An unhandled 'error' event would crash the process: this listener stays for the socket's life.
-      ws.on("error", (err) => fail(classifySocketError(err)));
+      ws.on("error", (err) => fail(classifySocketError(err, opts.timeoutMs)));
       ws.on("unexpected-response", (req, res) => {
         res.resume();
         req.destroy();
@@ -99,7 +89,6 @@ export class RelayLink {
         onSuccess: () => {
           if (settled) return;
           settled = true;
-          cleanup();
           link.startLatencyTimer();
           resolve(link);
         },
@@ -115,6 +104,24 @@ export class RelayLink {
           fail({ kind: "network", message: `could not attach the relay link: ${errorMessage(err)}` });
         }
       });
+    });
+    // One bound on upgrade + first message, on the injected clock; an abort ends the attempt alike.
+    return withDeadline(attempt, {
+      ms: opts.timeoutMs,
+      clock: opts.clock,
+      signal: opts.signal,
+      onTimeout: (why) => {
+        fail(
+          why === "timeout"
+            ? {
+                kind: "timeout",
+                message: `relay did not answer within ${opts.timeoutMs} ms`,
+                afterMs: opts.timeoutMs,
+              }
+            : { kind: "network", message: "connection attempt aborted" },
+        );
+        return attempt;
+      },
     });
   }
 
@@ -140,7 +147,7 @@ export class RelayLink {
     this.ws.close();
     // A relay that never answers the close frame must not keep the socket half-open.
     const socket = this.ws;
-    this.opts.clock.setTimeout(() => socket.terminate(), 1000);
+    this.opts.clock.setTimeout(() => socket.terminate(), 1000, { unref: true });
     this.end();
   }
 
@@ -167,9 +174,10 @@ export class RelayLink {
       if (this.pingSentAt !== null) this.latency = Math.round(performance.now() - this.pingSentAt);
       this.pingSentAt = null;
       this.measureLatency();
-      this.latencyTimer = this.opts.clock.setTimeout(tick, interval);
+      this.latencyTimer = this.opts.clock.setTimeout(tick, interval, { unref: true });
     };
-    this.latencyTimer = this.opts.clock.setTimeout(tick, interval);
+    // A measurement only: it must not keep a process alive (the socket does, while it is open).
+    this.latencyTimer = this.opts.clock.setTimeout(tick, interval, { unref: true });
   }
 
   /** The link is over: stop timers, tell listeners why (unless we closed it). */
@@ -192,11 +200,14 @@ export class RelayLink {
   }
 }
 
-function classifySocketError(err: Error & { code?: string }): ConnectFailure {
-  if (/handshake has timed out/i.test(err.message) || err.code === "ETIMEDOUT") {
-    return { kind: "timeout", message: `relay did not answer: ${err.message}` };
+/** `message` keeps the raw detail for the log; clients see sync/failures.ts's text built from kind, errno, afterMs. */
+function classifySocketError(err: Error & { code?: string }, timeoutMs: number): ConnectFailure {
+  const handshake = /handshake has timed out/i.test(err.message);
+  if (handshake || err.code === "ETIMEDOUT") {
+    const afterMs = handshake ? timeoutMs : undefined;
+    return { kind: "timeout", message: `relay did not answer: ${err.message}`, afterMs };
   }
-  return { kind: "network", message: `relay unreachable: ${err.code ?? err.message}` };
+  return { kind: "network", message: `relay unreachable: ${err.code ?? err.message}`, errno: err.code };
 }
 
 /** Maps the HTTP status of a refused WebSocket upgrade to a retry-policy failure. */

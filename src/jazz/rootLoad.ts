@@ -1,7 +1,8 @@
 // Creating a CaroSyncRoot (once, for a new account) and loading one with all its parts.
-import type { LocalNode, RawCoID, RawCoList, RawCoMap } from "cojson";
+import type { LocalNode, RawCoList, RawCoMap } from "cojson";
 import { Group, type Account } from "jazz-tools";
-import { contentOf, readRootIds, type RootIds } from "./rootRecords.js";
+import { contentOf, isAvailable, loadCoValue } from "./cojsonAdapter.js";
+import { readRootIds, type RootIds } from "./rootRecords.js";
 import { CaroSyncRoot, ROOT_SCHEMA_VERSION } from "./schema.js";
 
 /**
@@ -27,28 +28,22 @@ export function createRoot(account: Account, now: number): string {
 }
 
 /**
- * Loads a CoValue. With `skipPeer`, only local storage is asked (the relay link is down, and
- * asking a closed peer would wait out the load timeout).
+ * Loads a root, its parts and every DeviceRecord; undefined when some part is not available. With
+ * `skipPeer` (the relay's peer ID, while its link is down), only local storage is asked.
  */
-export async function loadCore(node: LocalNode, id: string, skipPeer?: string): Promise<boolean> {
-  const core = await node.loadCoValueCore(id as RawCoID, skipPeer, skipPeer !== undefined);
-  return core.isAvailable();
-}
-
-/** Loads a root, its parts and every DeviceRecord; undefined when some part is not available. */
 export async function loadRoot(
   node: LocalNode,
   rootId: string,
   skipPeer?: string,
 ): Promise<RootIds | undefined> {
-  if (!(await loadCore(node, rootId, skipPeer))) return undefined;
+  if (!(await loadCoValue(node, rootId, skipPeer))) return undefined;
   const root = contentOf<RawCoMap>(node, rootId);
   const prefsId = root?.get("preferences");
-  if (typeof prefsId !== "string" || !(await loadCore(node, prefsId, skipPeer))) return undefined;
+  if (typeof prefsId !== "string" || !(await loadCoValue(node, prefsId, skipPeer))) return undefined;
   const partial = readRootIds(node, rootId);
   if (!partial) return undefined;
   const parts = [partial.feed, partial.entries, partial.devices];
-  const loaded = await Promise.all(parts.map((id) => loadCore(node, id, skipPeer)));
+  const loaded = await Promise.all(parts.map((id) => loadCoValue(node, id, skipPeer)));
   if (loaded.includes(false)) return undefined;
   await loadDeviceMaps(node, partial.devices, skipPeer);
   return partial;
@@ -58,9 +53,5 @@ export async function loadRoot(
 export async function loadDeviceMaps(node: LocalNode, listId: string, skipPeer?: string): Promise<void> {
   const list = contentOf<RawCoList>(node, listId);
   const ids = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
-  await Promise.all(
-    ids
-      .filter((id) => !node.getCoValue(id as RawCoID).isAvailable())
-      .map((id) => loadCore(node, id, skipPeer)),
-  );
+  await Promise.all(ids.filter((id) => !isAvailable(node, id)).map((id) => loadCoValue(node, id, skipPeer)));
 }

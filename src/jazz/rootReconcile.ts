@@ -9,7 +9,8 @@
 // are LWW by updatedAt, devices merge by deviceId), then it is marked `mergedInto`. A stale root
 // changed after its mark (a device still writing to it) is replayed again.
 import type { LocalNode, RawCoList, RawCoMap } from "cojson";
-import { contentOf, RecordTracker, type FeedIndex, type RootIds } from "./rootRecords.js";
+import { contentOf, editsOf, lastTransactionAt, latestEdit } from "./cojsonAdapter.js";
+import { RecordTracker, type FeedIndex, type RootIds } from "./rootRecords.js";
 import { writeRecords } from "./rootWriter.js";
 
 export interface RootHistory {
@@ -22,11 +23,11 @@ export interface RootHistory {
 /** Reads the canonical and stale roots from every edit of the account's `root` key. */
 export function rootHistory(account: RawCoMap): RootHistory {
   const first = new Map<string, { madeAt: number; session: string; index: number }>();
-  for (const op of account.ops["root"] ?? []) {
-    if (op.change.op !== "set" || typeof op.change.value !== "string") continue;
-    const seen = first.get(op.change.value);
-    const here = { madeAt: op.madeAt, session: op.txID.sessionID, index: op.txID.txIndex };
-    if (!seen || compare(here, seen) < 0) first.set(op.change.value, here);
+  for (const edit of editsOf(account, "root")) {
+    if (typeof edit.value !== "string") continue;
+    const seen = first.get(edit.value);
+    const here = { madeAt: edit.madeAt, session: edit.sessionID, index: edit.txIndex };
+    if (!seen || compare(here, seen) < 0) first.set(edit.value, here);
   }
   const ordered = [...first.entries()].sort((a, b) => compare(a[1], b[1])).map(([id]) => id);
   return { canonical: ordered[0] ?? null, stale: ordered.slice(1) };
@@ -44,12 +45,12 @@ function compare(
 /** True when a stale root was merged into `canonical` and has not changed since. */
 export function alreadyMerged(node: LocalNode, stale: RootIds, canonical: string): boolean {
   const root = contentOf<RawCoMap>(node, stale.root);
-  const mark = root?.getRaw("mergedInto");
-  if (!mark || mark.change.op !== "set" || mark.change.value !== canonical) return false;
+  const mark = root && latestEdit(root, "mergedInto");
+  if (!mark || mark.value !== canonical) return false;
   const list = contentOf<RawCoList>(node, stale.devices);
   const deviceIds = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
   const parts = [stale.feed, stale.entries, stale.devices, ...deviceIds];
-  const lastChange = Math.max(0, ...parts.map((id) => node.getCoValue(id as never).latestTxMadeAt));
+  const lastChange = Math.max(0, ...parts.map((id) => lastTransactionAt(node, id)));
   return lastChange <= mark.madeAt;
 }
 

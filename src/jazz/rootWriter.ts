@@ -1,29 +1,24 @@
 // Writing RemoteRecords into a CaroSyncRoot.
 //
-// Commands go into the feed many per transaction through the low-level
-// `core.makeTransaction(changes, "private")`: each change becomes one feed item for every reader,
+// Commands go into the feed many per transaction through cojson's low-level transaction API
+// (cojsonAdapter.ts `appendFeedItems`): each change becomes one feed item for every reader,
 // exactly as if pushed one by one, but one transaction per entry cannot carry 100k entries
 // (JAZZ-NOTES). This skips jazz-tools' schema validation, so entries are checked here first.
-// Pinned to cojson 0.20.19; test/jazz/plainClient.test.ts guards the behaviour.
+// test/jazz/cojsonAdapter.test.ts and test/jazz/plainClient.test.ts guard the behaviour.
 import type { LocalNode, RawCoList, RawCoMap, RawCoStream } from "cojson";
+import { comparePreferenceWrites, joinCommand, joinDevice } from "../sync/merge.js";
+import { deviceRecord, sameRecord } from "../sync/records.js";
 import type { RemoteRecord } from "../sync/remote.js";
+import { appendFeedItems, contentOf } from "./cojsonAdapter.js";
+import { mergeInto } from "./rootFolds.js";
 import {
-  contentOf,
   mergedDevices,
-  mergeInto,
   preferenceWinners,
   toCommandRecord,
-  toDeviceRecord,
   type FeedIndex,
   type RootIds,
 } from "./rootRecords.js";
-import {
-  mergeCommand,
-  preferenceBeats,
-  sameCommand,
-  type EncryptedCommandEntry,
-  type PreferenceValue,
-} from "./schema.js";
+import type { EncryptedCommandEntry, PreferenceValue } from "./schema.js";
 
 /** Entries per transaction; a transaction is capped at 1 MiB when synced. */
 export const FEED_BATCH_ENTRIES = 1000;
@@ -79,17 +74,16 @@ async function appendCommands(node: LocalNode, index: FeedIndex, commands: Comma
   let written = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    if (!feed.core.makeTransaction(batch, "private")) throw new Error("Jazz refused the command batch");
+    if (!appendFeedItems(feed, batch)) throw new Error("Jazz refused the command batch");
     written += batch.length;
     batch = [];
     bytes = 0;
     await yieldToLoop();
   };
   for (const command of commands) {
-    const entry = strip(command);
-    const current = index.get(entry.id);
-    const merged = current ? mergeCommand(strip(current), entry) : entry;
-    if (current && sameCommand(merged, strip(current))) continue;
+    const current = index.get(command.id);
+    const merged = strip(current ? joinCommand(current, command) : command);
+    if (current && sameRecord(current, { type: "command", ...merged })) continue;
     const size = approximateJsonSize(merged);
     if (batch.length >= FEED_BATCH_ENTRIES || (batch.length > 0 && bytes + size > FEED_BATCH_BYTES))
       await flush();
@@ -114,7 +108,7 @@ function writePreferences(node: LocalNode, ids: RootIds, records: PreferenceReco
       deviceId: record.deviceId,
     };
     const current = chosen.get(record.key) ?? winners.get(record.key);
-    if (current && !preferenceBeats(value, current)) continue;
+    if (current && comparePreferenceWrites(value, current) <= 0) continue;
     chosen.set(record.key, value);
     changes[record.key] = JSON.stringify(value);
     latest = Math.max(latest, value.updatedAt);
@@ -128,48 +122,31 @@ function writePreferences(node: LocalNode, ids: RootIds, records: PreferenceReco
 }
 
 /**
- * Creates or updates DeviceRecords by deviceId. Updates touch only fields that change, keep the
- * earliest firstSeen and latest lastSeen, never undo a removal (isActive false), and apply to every
- * copy of the device.
+ * Creates or updates DeviceRecords by deviceId. A device whose merged record (rootRecords.ts
+ * `mergedDevices`, the join of every version of every copy) would change gets the join of that and
+ * the incoming record (sync/merge.ts `joinDevice`: removal sticky, firstSeen min, lastSeen max),
+ * written whole, in one transaction, to every copy: readers fold versions by transaction.
  */
 function upsertDevices(node: LocalNode, ids: RootIds, records: DeviceRecordIn[]): number {
   const list = requireContent<RawCoList>(node, ids.devices);
+  const { records: merged, copies } = mergedDevices(node, ids.devices);
   let changed = 0;
-  const copies = new Map<string, RawCoMap[]>();
-  for (const mapId of mergedDevices(node, ids.devices).mapIds) {
-    const map = contentOf<RawCoMap>(node, mapId);
-    const existing = map && toDeviceRecord(map);
-    if (map && existing) copies.set(existing.deviceId, [...(copies.get(existing.deviceId) ?? []), map]);
-  }
   for (const record of records) {
-    const { type: _type, ...fields } = record;
+    const current = merged.get(record.deviceId);
+    const next = current ? joinDevice(current, record) : deviceRecord(record);
+    if (current && sameRecord(current, next)) continue;
+    const { type: _type, ...fields } = next;
     const maps = copies.get(record.deviceId);
-    if (!maps) {
+    if (maps) {
+      for (const map of maps) map.assign(fields, "private");
+    } else {
       // As jazz-tools' DeviceRecord.create does: a private CoMap owned by the list's group.
       const created = list.group.createMap(fields, null, "private");
       list.append(created.id, undefined, "private");
       copies.set(record.deviceId, [created]);
-      changed++;
-      continue;
     }
-    for (const map of maps) {
-      const current = toDeviceRecord(map);
-      if (!current) continue;
-      // A removal is sticky (as the cache merges it, sync/merge.ts): the removed device refreshing
-      // its record from a copy that predates the removal must not make it active again.
-      const next = {
-        ...fields,
-        firstSeen: Math.min(current.firstSeen, fields.firstSeen),
-        lastSeen: Math.max(current.lastSeen, fields.lastSeen),
-        isActive: current.isActive && fields.isActive,
-      };
-      const changes = Object.fromEntries(
-        Object.entries(next).filter(([key, value]) => current[key as keyof typeof current] !== value),
-      );
-      if (Object.keys(changes).length === 0) continue;
-      map.assign(changes, "private");
-      changed++;
-    }
+    merged.set(record.deviceId, next);
+    changed++;
   }
   return changed;
 }

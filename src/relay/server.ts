@@ -4,11 +4,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { LocalNode } from "cojson";
-import { NapiCrypto } from "cojson/crypto/NapiCrypto";
 import { createWebSocketPeer } from "cojson-transport-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../log/logger.js";
+import { addSyncPeer } from "../jazz/cojsonAdapter.js";
 import { routeCojsonLogs } from "../jazz/cojsonLog.js";
+import { jazzCrypto, logJazzCrypto } from "../jazz/crypto.js";
 import { openJazzStorage, type BetterSqliteDriver } from "../jazz/sqliteDriver.js";
 import { DeferredSendSocket } from "./deferredSocket.js";
 
@@ -51,8 +52,9 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const host = opts.host ?? "127.0.0.1";
   const pingIntervalMs = opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   routeCojsonLogs(log);
+  logJazzCrypto(log);
 
-  const crypto = await NapiCrypto.create();
+  const crypto = jazzCrypto;
   const agentSecret = crypto.newRandomAgentSecret();
   const node = new LocalNode(agentSecret, crypto.newRandomSessionID(crypto.getAgentID(agentSecret)), crypto);
   let driver: BetterSqliteDriver | null = null;
@@ -83,7 +85,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       log.debug({ peer: id, clients: sockets.size }, "relay client disconnected");
     });
     try {
-      node.syncManager.addPeer(
+      addSyncPeer(
+        node,
         createWebSocketPeer({
           id,
           role: "client",

@@ -1,8 +1,9 @@
-// Applies records to the cache with the merge rules, in one transaction: local changes (pushes,
-// deletes, device updates), which are queued for the relay, and records from the relay, which are not.
+// Applies records to the cache with the merge rules (merge.ts, shared with the Jazz side), in one
+// transaction: local changes (pushes, deletes, device updates), which are queued for the relay, and
+// records from the relay, which are not.
 import type { Logger } from "../log/logger.js";
-import type { EntryKey, LocalCache } from "./localCache.js";
-import { mergeRecord } from "./merge.js";
+import type { EntryKey, LocalCache, StoredEntry } from "./localCache.js";
+import { mergeRecord, type MergeSource } from "./merge.js";
 import { recordKey } from "./records.js";
 import type { RemoteRecord } from "./remote.js";
 
@@ -15,7 +16,7 @@ export interface Change {
 export interface ApplyResult {
   /** Changes accepted, whether or not they changed anything (a losing preference write is accepted). */
   accepted: { label: string; key: EntryKey }[];
-  /** Changes contradicting an immutable field of the stored entry. */
+  /** Local changes contradicting an immutable field of the stored entry (none from the relay). */
   conflicts: { label: string; message: string }[];
   /** Entries that got a new version (and cursor). */
   changed: number;
@@ -23,9 +24,12 @@ export interface ApplyResult {
 }
 
 /**
- * Merges each change into the cache under a fresh cursor when it changes something. With
- * `enqueue`, every changed entry is queued for the relay in the same transaction, so an accepted
- * change is never stored without its queue row. Durable when it returns.
+ * Merges each change into the cache under a fresh cursor when it changes something. `enqueue`
+ * marks local changes: every changed entry is queued for the relay in the same transaction (so an
+ * accepted change is never stored without its queue row), and one that contradicts a command's
+ * `encrypted`/`createdAt` is refused (`conflicts`). Without it the changes are records from the
+ * relay: never queued, never refused (merge.ts resolves them the same way on every device).
+ * Durable when it returns.
  */
 export function applyChanges(
   cache: LocalCache,
@@ -33,14 +37,12 @@ export function applyChanges(
   opts: { now: number; enqueue: boolean; logger?: Logger },
 ): ApplyResult {
   const result: ApplyResult = { accepted: [], conflicts: [], changed: 0, lastCursor: null };
+  const source: MergeSource = opts.enqueue ? "local" : "relay";
   cache.transaction(() => {
     for (const { label, record } of changes) {
       const key = recordKey(record);
       const stored = cache.entries.get(key);
-      const outcome = mergeRecord(
-        stored && withPayloadIfEvicted(stored.record, stored.evicted, record),
-        record,
-      );
+      const outcome = mergeRecord(stored && withPayloadIfEvicted(stored, record, source), record, source);
       if (outcome.kind === "conflict") {
         result.conflicts.push({ label, message: outcome.message });
         opts.logger?.warn(
@@ -62,9 +64,22 @@ export function applyChanges(
 
 /**
  * An evicted command lost only its payload, which never changes: the incoming record supplies it,
- * so the merge sees a change only when the metadata changed (then the full entry comes back).
+ * so the merge sees a change only when the metadata changed (then the full entry comes back). A
+ * record from the relay with another origin (createdAt, deviceId, safetyLevel) does not: the row's
+ * empty payload then loses the origin to the incoming version (merge.ts compareOrigins), so the
+ * entry comes back whole as that version rather than as a mix of two.
  */
-function withPayloadIfEvicted(stored: RemoteRecord, evicted: boolean, incoming: RemoteRecord): RemoteRecord {
-  if (!evicted || stored.type !== "command" || incoming.type !== "command") return stored;
-  return { ...stored, encryptedPayload: incoming.encryptedPayload };
+function withPayloadIfEvicted(
+  stored: StoredEntry,
+  incoming: RemoteRecord,
+  source: MergeSource,
+): RemoteRecord {
+  const record = stored.record;
+  if (!stored.evicted || record.type !== "command" || incoming.type !== "command") return record;
+  const sameOrigin =
+    record.createdAt === incoming.createdAt &&
+    record.deviceId === incoming.deviceId &&
+    record.safetyLevel === incoming.safetyLevel;
+  if (source === "relay" && !sameOrigin) return record;
+  return { ...record, encryptedPayload: incoming.encryptedPayload };
 }

@@ -45,3 +45,40 @@ export class CredentialsError extends Error {
     this.name = "CredentialsError";
   }
 }
+
+/** The identity this daemon runs with: read from the store once, changed only through here. */
+export class CurrentIdentity {
+  private creds: Credentials | null = null;
+
+  constructor(private readonly store: CredentialStore) {}
+
+  get(): Credentials | null {
+    return this.creds;
+  }
+
+  /** Reads the stored identity (start-up). Throws CredentialsError like the store. */
+  load(): Credentials | null {
+    this.creds = this.store.load();
+    return this.creds;
+  }
+
+  save(creds: Credentials): void {
+    this.store.save(creds);
+    this.creds = creds;
+  }
+
+  /** Changes fields of the current identity and stores it, if there is one and anything changes. */
+  update(patch: Partial<Pick<Credentials, "syncRootId" | "deviceName" | "platform">>): void {
+    const c = this.creds;
+    if (!c) return;
+    const next = { ...c, ...patch };
+    if (next.syncRootId !== c.syncRootId || next.deviceName !== c.deviceName || next.platform !== c.platform)
+      this.save(next);
+  }
+
+  /** Deletes the stored identity and forgets it. */
+  forget(): void {
+    this.creds = null;
+    this.store.remove();
+  }
+}

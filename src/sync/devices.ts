@@ -1,4 +1,4 @@
-// The device registry (SPEC §4 device.*): records merged by deviceId, this device's own record.
+// The device registry (docs/protocol.md device.*): records merged by deviceId, this device's own record.
 import { ErrorCode, SyncError, type DeviceInfo } from "../protocol.js";
 import type { LocalCache } from "./localCache.js";
 import { DEVICE_SCHEMA_VERSION, deviceRecord, type DeviceRecord } from "./records.js";

@@ -1,7 +1,6 @@
 // SyncManager's events, and a minimal typed emitter: `on` returns the unsubscribe function; a
 // throwing listener is reported and never breaks the emitter or the other listeners.
 import type { NotificationMap } from "../protocol.js";
-import type { ConnectFailure } from "./remote.js";
 
 /** Payloads match protocol.ts NotificationMap, so ipc/ forwards them as notifications. */
 export interface SyncEvents {
@@ -9,10 +8,12 @@ export interface SyncEvents {
   syncComplete: NotificationMap["sync.complete"];
   error: NotificationMap["sync.error"];
   entries: NotificationMap["sync.entries"];
-  /** The retry driver should attempt a connection now (start-up, init, resume, a dropped link). */
+  /**
+   * A connection became wanted: start-up, init, resume ("start", "init", "resume": a fresh retry
+   * burst, attempted at once when the manager connects by itself) or a drop ("disconnected": the
+   * retry schedule is already set). Emitted by the connection machine; for observers and tests.
+   */
   connectionWanted: { reason: string };
-  /** An established relay connection dropped (not after disconnect() or pause). */
-  disconnected: ConnectFailure;
 }
 
 export class Emitter<Events extends { [K in keyof Events]: unknown }> {

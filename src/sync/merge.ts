@@ -1,15 +1,24 @@
-// Merge rules (SPEC §4 sync.push): the same function merges a local push and a record from the
-// relay into what the cache holds, so every device converges whatever order changes arrive in.
-// - command: `encrypted` and `createdAt` never change; executed is sticky; the earliest execution
-//   report (executedAt, success) wins; deletedAt once set stays, the earliest kept.
-// - preference: last writer wins by (updatedAt, deviceId, encrypted), never by arrival order.
-// - device: merged by deviceId; firstSeen min, lastSeen max, name/platform from the newer record,
-//   removal (isActive false) sticky.
+// The merge rules: one pure module for both paths a record can take. The cache path (apply.ts)
+// merges a local change or a record from the relay into what the cache holds; the Jazz path
+// (jazz/rootFolds.ts) folds feed items, preference edits and device versions into records, and
+// jazz/rootWriter.ts skips writes that would change nothing. Both call the joins below.
+//
+// Each join is commutative, associative and idempotent on the record's canonical form
+// (records.ts `normalize`; test/sync/merge.property.test.ts), so every device reaches the same record
+// whatever order the versions arrive in and whichever path they took. A merged record is always
+// one that some device wrote, or the field-wise combination described here (docs/architecture.md
+// §2.6):
+// - command: the origin (encryptedPayload, createdAt, deviceId, safetyLevel) of one version, the
+//   execution report (executedAt, success) of one version, executed OR, deletedAt the earliest.
+// - preference: the whole value of one write, last writer wins by (updatedAt, deviceId, encrypted).
+// - device: name/platform of the version with the newest lastSeen, firstSeen min, lastSeen max,
+//   schemaVersion max, isActive AND (removal is sticky).
 import type { RemoteRecord } from "./remote.js";
 import {
   commandRecord,
   deviceRecord,
   normalize,
+  preferenceRecord,
   sameRecord,
   type CommandRecord,
   type DeviceRecord,
@@ -19,66 +28,135 @@ import {
 export type MergeOutcome =
   | { kind: "unchanged" }
   | { kind: "changed"; record: RemoteRecord }
-  /** The incoming record contradicts an immutable field of the stored one. */
+  /** A local change contradicts an immutable field of the stored record (never for the relay). */
   | { kind: "conflict"; message: string };
 
-export function mergeRecord(existing: RemoteRecord | undefined, incoming: RemoteRecord): MergeOutcome {
+/**
+ * Where an incoming record comes from. A `local` change (a push, a delete, a device update) may not
+ * rewrite a command's `encrypted`/`createdAt` (the push fails that entry with -32602) and never
+ * changes who created it (deviceId, safetyLevel stay the stored ones). A record from the `relay`
+ * cannot be refused, so it is joined like any other version: the same on every device.
+ */
+export type MergeSource = "local" | "relay";
+
+/** Merges `incoming` into the stored record of the same key (undefined when there is none). */
+export function mergeRecord(
+  existing: RemoteRecord | undefined,
+  incoming: RemoteRecord,
+  source: MergeSource,
+): MergeOutcome {
   if (!existing) return { kind: "changed", record: normalize(incoming) };
-  let merged: RemoteRecord | string;
-  if (existing.type === "command" && incoming.type === "command") merged = mergeCommand(existing, incoming);
-  else if (existing.type === "preference" && incoming.type === "preference")
-    merged = mergePreference(existing, incoming);
-  else if (existing.type === "device" && incoming.type === "device") merged = mergeDevice(existing, incoming);
-  else return { kind: "conflict", message: "record type does not match the stored entry" };
-  if (typeof merged === "string") return { kind: "conflict", message: merged };
-  return sameRecord(existing, merged)
-    ? { kind: "unchanged" }
-    : { kind: "changed", record: normalize(merged) };
+  if (existing.type !== incoming.type)
+    return { kind: "conflict", message: "record type does not match the stored entry" };
+  let next = incoming;
+  if (source === "local" && existing.type === "command" && incoming.type === "command") {
+    const problem = originConflict(existing, incoming);
+    if (problem) return { kind: "conflict", message: problem };
+    next = withOrigin(incoming, existing);
+  }
+  const merged = joinRecords(existing, next);
+  return sameRecord(existing, merged) ? { kind: "unchanged" } : { kind: "changed", record: merged };
 }
 
-function mergeCommand(a: CommandRecord, b: CommandRecord): CommandRecord | string {
-  // An evicted entry has an empty payload: the incoming one restores it.
-  if (a.encryptedPayload !== "" && b.encryptedPayload !== "" && a.encryptedPayload !== b.encryptedPayload)
-    return "encrypted of an existing command cannot change";
-  if (a.createdAt !== b.createdAt) return "createdAt of an existing command cannot change";
-  const report = earlierReport(a, b);
+/** The join of two versions of one key (same type and key), in canonical form. */
+export function joinRecords(a: RemoteRecord, b: RemoteRecord): RemoteRecord {
+  if (a.type === "command" && b.type === "command") return joinCommand(a, b);
+  if (a.type === "preference" && b.type === "preference") return joinPreference(a, b);
+  if (a.type === "device" && b.type === "device") return joinDevice(a, b);
+  throw new TypeError(`cannot merge a ${a.type} record with a ${b.type} record`);
+}
+
+export function joinCommand(a: CommandRecord, b: CommandRecord): CommandRecord {
+  const origin = compareOrigins(a, b) <= 0 ? a : b;
+  const report = compareReports(a, b) <= 0 ? a : b;
   return commandRecord({
     id: a.id,
-    deviceId: a.deviceId,
-    encryptedPayload: a.encryptedPayload || b.encryptedPayload,
-    safetyLevel: a.safetyLevel,
+    deviceId: origin.deviceId,
+    encryptedPayload: origin.encryptedPayload,
+    safetyLevel: origin.safetyLevel,
     executed: a.executed || b.executed,
     success: report.success,
-    createdAt: a.createdAt,
-    executedAt: minDefined(a.executedAt, b.executedAt),
+    createdAt: origin.createdAt,
+    executedAt: report.executedAt,
     deletedAt: minDefined(a.deletedAt, b.deletedAt),
   });
 }
 
-/** The execution report (success) that wins: the one with the earlier executedAt; a tie → false. */
-function earlierReport(a: CommandRecord, b: CommandRecord): { success: boolean | undefined } {
-  if (a.success === undefined) return { success: b.success };
-  if (b.success === undefined || a.success === b.success) return { success: a.success };
-  const ta = a.executedAt ?? Infinity;
-  const tb = b.executedAt ?? Infinity;
-  if (ta !== tb) return { success: ta < tb ? a.success : b.success };
-  return { success: false };
+/**
+ * Orders two versions' origins; the smaller one is kept. Honest writers never disagree here (the
+ * origin is written once, by the device that created the command); when versions do disagree, a
+ * total order picks one version's origin as a whole, the same on every device. A version without a
+ * payload (an evicted cache row) never wins over one with a payload; then the earliest createdAt,
+ * the smaller deviceId, payload and safetyLevel.
+ */
+export function compareOrigins(x: CommandRecord, y: CommandRecord): number {
+  if ((x.encryptedPayload === "") !== (y.encryptedPayload === "")) return x.encryptedPayload === "" ? 1 : -1;
+  return (
+    x.createdAt - y.createdAt ||
+    compareStrings(x.deviceId, y.deviceId) ||
+    compareStrings(x.encryptedPayload, y.encryptedPayload) ||
+    compareStrings(x.safetyLevel, y.safetyLevel)
+  );
 }
 
-function mergePreference(a: PreferenceRecord, b: PreferenceRecord): PreferenceRecord {
-  return compareWrites(b, a) > 0 ? b : a;
+/**
+ * Orders two versions' execution reports (executedAt, success), which travel as a pair; the smaller
+ * one is kept. The earliest executedAt wins (a report without one counts as the latest); at the same
+ * executedAt, success false beats true, and either beats a report without success.
+ */
+export function compareReports(x: CommandRecord, y: CommandRecord): number {
+  const tx = x.executedAt ?? Infinity;
+  const ty = y.executedAt ?? Infinity;
+  if (tx !== ty) return tx < ty ? -1 : 1;
+  return successRank(x.success) - successRank(y.success);
 }
 
-/** Orders two preference writes: updatedAt, then deviceId, then the payload (total order). */
-export function compareWrites(x: PreferenceRecord, y: PreferenceRecord): number {
-  if (x.updatedAt !== y.updatedAt) return x.updatedAt - y.updatedAt;
-  if (x.deviceId !== y.deviceId) return x.deviceId > y.deviceId ? 1 : -1;
-  if (x.encrypted !== y.encrypted) return x.encrypted > y.encrypted ? 1 : -1;
-  return 0;
+function successRank(success: boolean | undefined): number {
+  return success === false ? 0 : success === true ? 1 : 2;
 }
 
-function mergeDevice(a: DeviceRecord, b: DeviceRecord): DeviceRecord {
-  const newer = b.lastSeen > a.lastSeen || (b.lastSeen === a.lastSeen && describe(b) > describe(a)) ? b : a;
+/** Why a local change may not be merged into the stored command, or null. */
+export function originConflict(stored: CommandRecord, incoming: CommandRecord): string | null {
+  // An evicted row has an empty payload: the cache cannot compare what it no longer holds.
+  if (
+    stored.encryptedPayload !== "" &&
+    incoming.encryptedPayload !== "" &&
+    stored.encryptedPayload !== incoming.encryptedPayload
+  )
+    return "encrypted of an existing command cannot change";
+  if (stored.createdAt !== incoming.createdAt) return "createdAt of an existing command cannot change";
+  return null;
+}
+
+/** `incoming` with the stored command's origin: a local change never rewrites who created it. */
+function withOrigin(incoming: CommandRecord, stored: CommandRecord): CommandRecord {
+  return {
+    ...incoming,
+    deviceId: stored.deviceId,
+    safetyLevel: stored.safetyLevel,
+    createdAt: stored.createdAt,
+    encryptedPayload: stored.encryptedPayload || incoming.encryptedPayload,
+  };
+}
+
+export function joinPreference(a: PreferenceRecord, b: PreferenceRecord): PreferenceRecord {
+  return preferenceRecord(comparePreferenceWrites(a, b) >= 0 ? a : b);
+}
+
+/** Orders two preference writes: updatedAt, then deviceId, then the payload (a total order). */
+export function comparePreferenceWrites(
+  x: Omit<PreferenceRecord, "type" | "key">,
+  y: Omit<PreferenceRecord, "type" | "key">,
+): number {
+  return (
+    x.updatedAt - y.updatedAt ||
+    compareStrings(x.deviceId, y.deviceId) ||
+    compareStrings(x.encrypted, y.encrypted)
+  );
+}
+
+export function joinDevice(a: DeviceRecord, b: DeviceRecord): DeviceRecord {
+  const newer = compareDescriptions(a, b) >= 0 ? a : b;
   return deviceRecord({
     deviceId: a.deviceId,
     name: newer.name,
@@ -90,8 +168,13 @@ function mergeDevice(a: DeviceRecord, b: DeviceRecord): DeviceRecord {
   });
 }
 
-function describe(d: DeviceRecord): string {
-  return `${d.name}\u0000${d.platform}`;
+/** Which version's name and platform win: the newer lastSeen, then the greater name, platform. */
+function compareDescriptions(x: DeviceRecord, y: DeviceRecord): number {
+  return x.lastSeen - y.lastSeen || compareStrings(x.name, y.name) || compareStrings(x.platform, y.platform);
+}
+
+function compareStrings(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function minDefined(x: number | undefined, y: number | undefined): number | undefined {

@@ -13,7 +13,7 @@ import type { TokenBucket } from "./rateLimit.js";
 import type { RemoteLink } from "./remoteLink.js";
 import { validatePushEntry } from "./validate.js";
 
-/** This device's record is refreshed at most this often (SPEC §4: no more than once a minute). */
+/** This device's record is refreshed at most this often (docs/protocol.md: no more than once a minute). */
 const LAST_SEEN_MIN_INTERVAL_MS = 60_000;
 
 export class EntryOperations {
@@ -30,7 +30,11 @@ export class EntryOperations {
     },
   ) {}
 
-  async push(params: { entries: unknown[]; ack?: "local" | "relay" }): Promise<PushResult> {
+  /** `signal`: the client went away; an `ack: "relay"` wait ends at once (the entries stay queued). */
+  async push(
+    params: { entries: unknown[]; ack?: "local" | "relay" },
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<PushResult> {
     const { bucket, link } = this.deps;
     bucket.take(params.entries.length);
     const outcome = new PushOutcome();
@@ -49,6 +53,7 @@ export class EntryOperations {
       const unconfirmed = await link.waitConfirmed(
         result.accepted.map((a) => a.key),
         timeout,
+        opts.signal,
       );
       outcome.unconfirmed(unconfirmed, "not confirmed by the relay in time; the entry stays queued");
     }

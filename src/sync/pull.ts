@@ -1,4 +1,5 @@
-// sync.pull (SPEC §4): pages of the local cache by arrival cursor. Never touches the network.
+// sync.pull (docs/protocol.md, "Cursors and paging"): pages of the local cache by arrival cursor.
+// Never touches the network.
 import { PULL_LIMIT_DEFAULT, type EntryType, type PullResult } from "../protocol.js";
 import type { LocalCache } from "./localCache.js";
 import { ALL_TYPES, toPulledEntry } from "./records.js";
@@ -11,8 +12,9 @@ export interface PullParams {
 
 /**
  * Entries with cursor > since (null/absent: from the start), by cursor. `nextCursor` is the cursor
- * of the last entry returned, or `since` when none: passing it back returns every entry exactly
- * once, and an entry changed later comes again under its new cursor.
+ * of the last entry returned, or `since` (0 when null/absent) when none, so it is always a number
+ * a typed client can pass back: doing so returns every entry exactly once, and an entry changed
+ * later comes again under its new cursor.
  */
 export function pullPage(cache: LocalCache, params: PullParams, now: number): PullResult {
   const since = params.since ?? 0;
@@ -25,7 +27,7 @@ export function pullPage(cache: LocalCache, params: PullParams, now: number): Pu
   return {
     entries: page.map((e) => toPulledEntry(e.record)),
     hasMore: rows.length > limit,
-    nextCursor: last ? last.cursor : (params.since ?? null),
+    nextCursor: last ? last.cursor : since,
     syncTimestamp: now,
   };
 }

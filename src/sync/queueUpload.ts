@@ -1,4 +1,4 @@
-// Replays the offline queue to the relay: in queue order, in batches, each batch written to the
+// QueueUploader replays the offline queue to the relay: in queue order, in batches, each batch written to the
 // RemoteSession and confirmed only after waitForUpload resolves. Confirmation deletes a row only
 // if the entry has not changed since it was written (its cursor still matches), so a change made
 // during an upload is uploaded too. Replays are idempotent: records are whole, keyed by id.
@@ -14,14 +14,15 @@ const BATCH = 1000;
  */
 const WINDOW = 20;
 
-export interface FlushResult {
+/** What one upload run achieved. */
+export interface UploadResult {
   confirmed: number;
   /** Set when a write or upload failed; the rows stay queued with attempts + 1 and the error. */
   error: Error | null;
 }
 
-export class Uploader {
-  private running: Promise<FlushResult> | null = null;
+export class QueueUploader {
+  private running: Promise<UploadResult> | null = null;
   private again = false;
   private stopped = false;
 
@@ -35,7 +36,7 @@ export class Uploader {
   ) {}
 
   /** Single flight: a call during a run makes that run go round once more, and shares its result. */
-  flush(session: RemoteSession): Promise<FlushResult> {
+  upload(session: RemoteSession): Promise<UploadResult> {
     this.again = true;
     this.running ??= this.run(session);
     return this.running;
@@ -46,7 +47,7 @@ export class Uploader {
     this.stopped = true;
   }
 
-  private async run(session: RemoteSession): Promise<FlushResult> {
+  private async run(session: RemoteSession): Promise<UploadResult> {
     // Yield first, so `running` is set before this body can finish.
     await Promise.resolve();
     const { cache } = this.deps;
@@ -80,7 +81,7 @@ export class Uploader {
       }
       return { confirmed, error: null };
     } finally {
-      // Cleared in the same tick as the last look at `again`: a later flush() starts a new run.
+      // Cleared in the same tick as the last look at `again`: a later upload() starts a new run.
       this.running = null;
     }
   }

@@ -1,4 +1,4 @@
-// Local push rate limit (SPEC §4): a token bucket over entries, one per daemon, on the injected clock.
+// Local push rate limit (docs/protocol.md): a token bucket over entries, one per daemon, on the injected clock.
 import { ErrorCode, SyncError } from "../protocol.js";
 import type { Clock } from "./clock.js";
 

@@ -30,10 +30,16 @@ export type RemoteRecord =
       isActive: boolean;
     };
 
-/** Why a connection attempt failed, classified for the retry policy (SPEC §5). */
+/**
+ * Why a connection attempt failed, classified for the retry policy (docs/architecture.md). `message` is the
+ * internal detail, for the log only: what clients see is derived from the kind and the structured
+ * fields by sync/failures.ts, never from `message`.
+ */
 export type ConnectFailure =
-  | { kind: "timeout"; message: string }
-  | { kind: "network"; message: string }
+  /** `afterMs`: the bound that ran out, when the Remote knows it. */
+  | { kind: "timeout"; message: string; afterMs?: number }
+  /** `errno`: the system error code (ECONNREFUSED, ENOTFOUND, ...), when there is one. */
+  | { kind: "network"; message: string; errno?: string }
   | { kind: "rateLimited"; message: string; retryAfterMs: number | null }
   | { kind: "auth"; message: string; status: number }
   /** The relay does not know the account (a join before the first device uploaded it). */
@@ -109,6 +115,6 @@ export interface RemoteSession {
    */
   onRecords(listener: (records: RemoteRecord[]) => void): () => void;
 
-  /** Flushes and closes; after it, no listener fires. */
+  /** Closes the session (what was written stays in local storage, to upload later); after it, no listener fires. */
   close(): Promise<void>;
 }

@@ -1,29 +1,30 @@
-// The daemon's side of the Remote: owns the RemoteSession, merges the records it delivers into the
-// cache, uploads the queue while connected, and lets `sync.push {ack: "relay"}` wait for
-// confirmation. It never decides when to connect: that is the retry driver's job (SyncManager.connect).
+// The daemon's one RemoteSession and what goes over it: opening and closing it, one connection
+// attempt at a time, uploads of the queue (queueUpload.ts), and `sync.push {ack: "relay"}` waiting
+// for confirmation. It decides nothing (the connection machine does) and keeps nothing of the cache
+// (records from the relay go to whoever subscribed with onRecords).
 import type { Logger } from "../log/logger.js";
-import { applyChanges } from "./apply.js";
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock } from "./clock.js";
+import { withDeadline } from "./deadline.js";
 import type { EntryKey, LocalCache } from "./localCache.js";
-import { Uploader, type FlushResult } from "./queue.js";
-import { remoteRecordSchema } from "./records.js";
+import { QueueUploader, type UploadResult } from "./queueUpload.js";
 import type { ConnectFailure, Remote, RemoteIdentity, RemoteRecord, RemoteSession } from "./remote.js";
 
-export interface RemoteLinkEvents {
-  /** Records from the relay changed `count` entries; the newest has `cursor`. */
-  onRemoteEntries(count: number, cursor: number): void;
-  /** The relay confirmed `count` queued changes. */
-  onConfirmed(count: number): void;
-  /** An established connection dropped (not after disconnect()). */
-  onDisconnected(failure: ConnectFailure): void;
+interface Waiter {
+  /** Looks at the queue again (after a confirmation). */
+  check(): void;
+  /** Ends the wait now (the session closed: nothing more will be confirmed). */
+  release(): void;
 }
 
 export class RemoteLink {
   private session: RemoteSession | null = null;
   private isConnected = false;
   private unsubscribe: (() => void)[] = [];
-  private uploader: Uploader;
-  private readonly waiters = new Set<{ check: () => void; done: () => void }>();
+  private uploader: QueueUploader;
+  private readonly waiters = new Set<Waiter>();
+  private readonly recordListeners = new Set<(records: RemoteRecord[]) => void>();
+  private readonly dropListeners = new Set<(failure: ConnectFailure) => void>();
+  private readonly confirmListeners = new Set<(count: number) => void>();
 
   constructor(
     private readonly deps: {
@@ -31,8 +32,8 @@ export class RemoteLink {
       cache: LocalCache;
       clock: Clock;
       logger: Logger;
+      /** How long one upload waits for the relay's confirmation. */
       uploadTimeoutMs: number;
-      events: RemoteLinkEvents;
     },
   ) {
     this.uploader = this.newUploader();
@@ -58,7 +59,25 @@ export class RemoteLink {
     return this.isConnected ? (this.session?.latencyMs() ?? null) : null;
   }
 
-  /** Opens the account's session (Jazz local storage; no network needed) and subscribes to it. */
+  /** Records delivered by whichever session is open (each open replays the root). */
+  onRecords(listener: (records: RemoteRecord[]) => void): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
+  /** An established connection dropped (never after disconnect() or close()). */
+  onDisconnected(listener: (failure: ConnectFailure) => void): () => void {
+    this.dropListeners.add(listener);
+    return () => this.dropListeners.delete(listener);
+  }
+
+  /** The relay confirmed `count` queued changes (their queue rows are gone). */
+  onConfirmed(listener: (count: number) => void): () => void {
+    this.confirmListeners.add(listener);
+    return () => this.confirmListeners.delete(listener);
+  }
+
+  /** Opens the account's session (Jazz local storage; no network needed), replacing any open one. */
   async open(identity: RemoteIdentity, mode: "create" | "join"): Promise<void> {
     if (!this.deps.remote) throw new Error("no Remote is configured");
     await this.close();
@@ -66,11 +85,13 @@ export class RemoteLink {
     const session = await this.deps.remote.open({ identity, mode });
     this.session = session;
     this.unsubscribe = [
-      session.onRecords((records) => this.mergeRemote(records)),
+      session.onRecords((records) => {
+        for (const listener of [...this.recordListeners]) listener(records);
+      }),
       session.onDisconnected((failure) => {
         if (!this.isConnected) return;
         this.isConnected = false;
-        this.deps.events.onDisconnected(failure);
+        for (const listener of [...this.dropListeners]) listener(failure);
       }),
     ];
   }
@@ -88,35 +109,40 @@ export class RemoteLink {
     this.session?.disconnect();
   }
 
-  /** Uploads the queue if connected; otherwise confirms nothing. Callers during a run share its promise. */
-  flush(): Promise<FlushResult> {
+  /** Uploads the queue if connected; otherwise confirms nothing. Callers during a run share it. */
+  upload(): Promise<UploadResult> {
     if (!this.session || !this.isConnected) return Promise.resolve({ confirmed: 0, error: null });
-    return this.uploader.flush(this.session);
+    return this.uploader.upload(this.session);
   }
 
   /**
-   * Waits until none of `keys` is queued any more, or `timeoutMs` passes (on the clock), or the
-   * link closes. Resolves with the keys still queued.
+   * Waits until none of `keys` is queued any more, or `timeoutMs` passes (on the clock), or
+   * `signal` aborts (the client asking went away), or the session closes. Resolves with the keys
+   * still queued; they stay queued either way.
    */
-  waitConfirmed(keys: readonly EntryKey[], timeoutMs: number): Promise<EntryKey[]> {
+  async waitConfirmed(
+    keys: readonly EntryKey[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<EntryKey[]> {
     const queued = (): EntryKey[] => keys.filter((k) => this.deps.cache.queue.has(k));
-    let left = queued();
-    if (left.length === 0 || timeoutMs <= 0 || !this.session) return Promise.resolve(left);
-    return new Promise((resolve) => {
-      const waiter = {
-        check: (): void => {
-          left = queued();
-          if (left.length === 0) waiter.done();
-        },
-        done: (): void => {
-          this.waiters.delete(waiter);
-          this.deps.clock.clearTimeout(timer);
-          resolve(left);
-        },
-      };
-      const timer: TimerHandle = this.deps.clock.setTimeout(() => waiter.done(), timeoutMs);
-      this.waiters.add(waiter);
+    if (queued().length === 0 || !this.session) return queued();
+    let waiter!: Waiter;
+    const confirmed = new Promise<void>((resolve) => {
+      waiter = { check: () => queued().length === 0 && resolve(), release: resolve };
     });
+    this.waiters.add(waiter);
+    try {
+      await withDeadline(confirmed, {
+        ms: timeoutMs,
+        clock: this.deps.clock,
+        signal,
+        onTimeout: () => undefined,
+      });
+    } finally {
+      this.waiters.delete(waiter);
+    }
+    return queued();
   }
 
   /** Stops uploads, releases waiters and closes the session. Safe to call more than once. */
@@ -127,51 +153,18 @@ export class RemoteLink {
     const session = this.session;
     this.session = null;
     this.isConnected = false;
-    this.releaseWaiters();
+    for (const waiter of [...this.waiters]) waiter.release();
     if (session) await session.close();
   }
 
-  /** With no session nothing more will be confirmed: waiters resolve with what is still queued. */
-  private releaseWaiters(): void {
-    for (const waiter of [...this.waiters]) {
-      waiter.check();
-      waiter.done();
-    }
-  }
-
-  private newUploader(): Uploader {
-    return new Uploader({
+  private newUploader(): QueueUploader {
+    return new QueueUploader({
       cache: this.deps.cache,
       uploadTimeoutMs: this.deps.uploadTimeoutMs,
       onConfirmed: (count) => {
         for (const waiter of [...this.waiters]) waiter.check();
-        this.deps.events.onConfirmed(count);
+        for (const listener of [...this.confirmListeners]) listener(count);
       },
     });
-  }
-
-  private mergeRemote(records: RemoteRecord[]): void {
-    // Whatever another client wrote into the account must not poison the cache or stop the daemon:
-    // malformed records are skipped; a failing batch is logged (it comes again on the next replay).
-    const valid = records.filter((record) => {
-      const ok = remoteRecordSchema.safeParse(record).success;
-      if (!ok)
-        this.deps.logger.warn(
-          { type: (record as { type?: unknown } | null)?.type },
-          "skipped a malformed record",
-        );
-      return ok;
-    });
-    try {
-      const result = applyChanges(
-        this.deps.cache,
-        valid.map((record) => ({ label: "remote", record })),
-        { now: this.deps.clock.now(), enqueue: false, logger: this.deps.logger },
-      );
-      if (result.changed > 0 && result.lastCursor !== null)
-        this.deps.events.onRemoteEntries(result.changed, result.lastCursor);
-    } catch (err) {
-      this.deps.logger.error({ err, count: records.length }, "could not merge records from the relay");
-    }
   }
 }

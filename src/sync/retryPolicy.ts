@@ -1,6 +1,6 @@
-// The seed's retry policy (SPEC §5) as a pure decision function over connection failures. It holds
-// only the current burst's attempt count; timing is applied by whoever drives the connection, on an
-// injected clock.
+// The seed's retry policy (docs/architecture.md) as a pure decision function over connection failures and the
+// current burst (decideRetry). The connection machine (connectionMachine.ts) keeps the burst in its
+// state and applies the delay on the injected clock.
 //
 // | failure            | retry | delay before the next attempt         | attempts in a burst |
 // |--------------------|-------|----------------------------------------|---------------------|
@@ -36,63 +36,75 @@ const MAX_ATTEMPTS: Record<ConnectFailure["kind"], number> = {
 /** Failures that share a burst: a timeout followed by a refused connection is one outage. */
 const burstFamily = (kind: ConnectFailure["kind"]) => (kind === "timeout" ? "network" : kind);
 
-export class RetryPolicy {
-  private attempts = 0;
-  private family: string | null = null;
-  private burstSpent = false;
+/** What the policy remembers between failures: the current burst. */
+export interface RetryBurst {
+  readonly attempts: number;
+  readonly family: string | null;
+  /** The burst's attempts are spent (or retrying stopped): every later failure probes. */
+  readonly spent: boolean;
+}
 
-  constructor(
-    private readonly opts: {
-      syncIntervalMs: number;
-      /** A number in [0, 1); injectable so tests get exact delays. */
-      random?: () => number;
-    },
-  ) {}
+/** A burst with nothing in it: after a success, and for a fresh reason to connect. */
+export const FRESH_BURST: RetryBurst = { attempts: 0, family: null, spent: false };
+
+export interface RetryOptions {
+  syncIntervalMs: number;
+  /** A number in [0, 1); injectable so tests get exact delays. */
+  random?: () => number;
+}
+
+/** The decision after a failed attempt (or a drop), and the burst that follows it. Pure. */
+export function decideRetry(
+  burst: RetryBurst,
+  failure: ConnectFailure,
+  opts: RetryOptions,
+): { decision: RetryDecision; burst: RetryBurst } {
+  if (failure.kind === "auth" || failure.kind === "invalidData") {
+    return { decision: { kind: "stop", reason: failure.kind }, burst: { ...burst, spent: true } };
+  }
+  // A joined account the relay does not hold yet appears once the first device uploads it:
+  // nothing to gain from a fast burst, but worth a probe now and then.
+  if (burst.spent || failure.kind === "accountNotFound") {
+    return { decision: probe(failure, opts), burst: { ...burst, spent: true } };
+  }
+  const family = burstFamily(failure.kind);
+  const attempts = (family === burst.family ? burst.attempts : 0) + 1;
+  const max = MAX_ATTEMPTS[failure.kind];
+  if (attempts >= max) return { decision: probe(failure, opts), burst: { attempts, family, spent: true } };
+  const delayMs =
+    failure.kind === "rateLimited" && failure.retryAfterMs !== null
+      ? failure.retryAfterMs
+      : BASE_DELAY_MS * 2 ** (attempts - 1);
+  return {
+    decision: { kind: "retry", delayMs, attempt: attempts + 1, of: max },
+    burst: { attempts, family, spent: false },
+  };
+}
+
+/** decideRetry with the burst kept inside, for callers that feed one failure after another. */
+export class RetryPolicy {
+  private burst: RetryBurst = FRESH_BURST;
+
+  constructor(private readonly opts: RetryOptions) {}
 
   /** Called after a failed attempt: what to do next. */
   onFailure(failure: ConnectFailure): RetryDecision {
-    if (failure.kind === "auth" || failure.kind === "invalidData") {
-      this.burstSpent = true;
-      return { kind: "stop", reason: failure.kind };
-    }
-    // A joined account the relay does not hold yet appears once the first device uploads it:
-    // nothing to gain from a fast burst, but worth a probe now and then.
-    if (this.burstSpent || failure.kind === "accountNotFound") {
-      this.burstSpent = true;
-      return this.probe(failure);
-    }
-
-    const family = burstFamily(failure.kind);
-    if (family !== this.family) {
-      this.family = family;
-      this.attempts = 0;
-    }
-    this.attempts += 1;
-    const max = MAX_ATTEMPTS[failure.kind];
-    if (this.attempts >= max) {
-      this.burstSpent = true;
-      return this.probe(failure);
-    }
-    const delayMs =
-      failure.kind === "rateLimited" && failure.retryAfterMs !== null
-        ? failure.retryAfterMs
-        : BASE_DELAY_MS * 2 ** (this.attempts - 1);
-    return { kind: "retry", delayMs, attempt: this.attempts + 1, of: max };
+    const next = decideRetry(this.burst, failure, this.opts);
+    this.burst = next.burst;
+    return next.decision;
   }
 
   /** Called after a successful connection: the next outage starts a fresh burst. */
   onSuccess(): void {
-    this.attempts = 0;
-    this.family = null;
-    this.burstSpent = false;
+    this.burst = FRESH_BURST;
   }
+}
 
-  private probe(failure: ConnectFailure): RetryDecision {
-    const random = this.opts.random ?? Math.random;
-    const factor = 1 - JITTER + 2 * JITTER * random();
-    const jittered = Math.round(this.opts.syncIntervalMs * factor);
-    // A relay that said when to come back is not asked sooner.
-    const floor = failure.kind === "rateLimited" ? (failure.retryAfterMs ?? 0) : 0;
-    return { kind: "probe", delayMs: Math.max(jittered, floor) };
-  }
+function probe(failure: ConnectFailure, opts: RetryOptions): RetryDecision {
+  const random = opts.random ?? Math.random;
+  const factor = 1 - JITTER + 2 * JITTER * random();
+  const jittered = Math.round(opts.syncIntervalMs * factor);
+  // A relay that said when to come back is not asked sooner.
+  const floor = failure.kind === "rateLimited" ? (failure.retryAfterMs ?? 0) : 0;
+  return { kind: "probe", delayMs: Math.max(jittered, floor) };
 }

@@ -1,4 +1,4 @@
-// The sync state machine (SPEC §3, seed diagram). The table is the whole truth: any transition not
+// The sync state machine (docs/protocol.md, seed diagram). The table is the whole truth: any transition not
 // listed is a bug and throws.
 import type { SyncState } from "../protocol.js";
 

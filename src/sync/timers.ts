@@ -1,9 +1,10 @@
 // The SyncManager's recurring work on the injected clock: the queue TTL check and the periodic
-// lastSeen update while online. Each timer has one owner and is cleared on stop.
+// lastSeen update while online. Each timer has one owner and is cleared on stop. They keep the
+// process alive while they run, like the daemon they serve.
 import type { Logger } from "../log/logger.js";
 import type { Clock, TimerHandle } from "./clock.js";
 
-/** How often this device's lastSeen is refreshed while ONLINE (SPEC: no more than once a minute). */
+/** How often this device's lastSeen is refreshed while ONLINE (docs/protocol.md: no more than once a minute). */
 export const LAST_SEEN_INTERVAL_MS = 5 * 60_000;
 
 export class SyncTimers {
@@ -46,24 +47,6 @@ export class SyncTimers {
   stopAll(): void {
     this.stopExpiry();
     this.stopLastSeen();
-  }
-
-  /** Resolves true when `work` settles within `ms`, false when the time runs out first. */
-  within(work: Promise<unknown>, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), ms);
-      work.then(
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve(true);
-        },
-        (err: unknown) => {
-          this.logger.warn({ err }, "background work failed");
-          this.clock.clearTimeout(timer);
-          resolve(true);
-        },
-      );
-    });
   }
 
   private run(fn: () => void): void {

@@ -1,4 +1,4 @@
-// Per-entry validation of sync.push (SPEC §4): one bad entry fails alone, with its own code.
+// Per-entry validation of sync.push (docs/protocol.md): one bad entry fails alone, with its own code.
 // Order of checks: shape (-32602), size (-32006), blob format (-32007), metadata and id (-32602).
 import {
   commandMetadataSchema,
@@ -14,7 +14,7 @@ export type ValidatedEntry =
   | { ok: true; id: string; record: RemoteRecord }
   | { ok: false; id: string; code: ErrorCode; message: string };
 
-/** Blob format of SPEC §6: version byte 0x01 | 12-byte nonce | ciphertext | 16-byte tag. */
+/** Blob format of docs/encryption.md: version byte 0x01 | 12-byte nonce | ciphertext | 16-byte tag. */
 export const BLOB_VERSION = 0x01;
 export const MIN_BLOB_BYTES = 29;
 

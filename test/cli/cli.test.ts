@@ -166,7 +166,7 @@ describe("caro-sync command line", () => {
       cache: { entries: 0, sizeBytes: 4096, writable: true },
       queue: { pending: 0, failed: 0, oldestAgeMs: null },
       lastSync: null,
-      lastError: { code: -32002, message: "auth failed", at: 1 },
+      lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
       nextRetryAt: null,
     };
     peer.handlers.set("daemon.health", () => health);

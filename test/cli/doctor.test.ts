@@ -240,7 +240,7 @@ describe("caro-sync doctor without a daemon", () => {
     const cache = check(doc, "cache");
     assert.equal(cache.status, "fail");
     assert.match(cache.detail, /not a database/);
-    assert.match(cache.hint ?? "", /caro-sync stop.*caro-sync start/);
+    assert.match(cache.hint ?? "", /caro-sync repair/);
     assert.equal(check(doc, "jazz-storage").status, "skip");
   });
 

@@ -98,7 +98,7 @@ describe("caro-sync service (linux: systemd user unit)", () => {
     }
     accessSync(process.execPath, constants.X_OK);
     assert.match(unit, /^Restart=on-failure$/m);
-    assert.match(unit, /^RestartPreventExitStatus=75 77 78$/m);
+    assert.match(unit, /^RestartPreventExitStatus=65 75 77 78$/m);
     assert.match(unit, /^WantedBy=default.target$/m);
     assert.match(unit, /^Environment="CARO_SYNC_RELAY=ws:\/\/127.0.0.1:4200"$/m);
     assert.match(unit, /^Environment="CARO_SYNC_LOG_LEVEL=debug"$/m);

@@ -69,6 +69,7 @@ const pushEntry = (d: Dice) =>
  * `sync.push` asks for the relay's confirmation rarely: against an unreachable relay it waits 60 s.
  */
 export const VALID_PARAMS: { [M in FuzzedMethod]: (d: Dice) => unknown } = {
+  "rpc.discover": () => ({}),
   "daemon.handshake": (d) => ({
     clientVersion: `fuzz-${d.int(100)}`,
     protocolVersion: d.pick(["1.0.0", "1.9.3"]),

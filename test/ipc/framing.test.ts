@@ -125,6 +125,26 @@ describe("LineFramer", () => {
     assert.deepEqual(whole(Buffer.from("x".repeat(100)), 10), [{ kind: "oversize", limit: 10 }]);
   });
 
+  it("reports the id of an oversize line from its first bytes, however the line is chunked", () => {
+    const max = 64;
+    const input = Buffer.from(
+      `{"id":"é-1","p":"${"z".repeat(200)}"}\n{"jsonrpc":"2.0","id":-7.5e3,"x":"${"z".repeat(80)}"}\n{"p":"${"z".repeat(100)}","id":1}\n`,
+    );
+    for (let seed = 1; seed <= 20; seed++) {
+      const rnd = mulberry32(seed);
+      const { events } = frame(input, () => 1 + Math.floor(rnd() * 50), max);
+      assert.deepEqual(
+        events,
+        [
+          { kind: "oversize", limit: max, id: '"é-1"' },
+          { kind: "oversize", limit: max, id: "-7.5e3" },
+          { kind: "oversize", limit: max },
+        ],
+        `seed ${seed}`,
+      );
+    }
+  });
+
   it("leaves lines in the framer until they are taken (pull-based)", () => {
     const framer = new LineFramer();
     framer.push(Buffer.from("a\nb\nc"));

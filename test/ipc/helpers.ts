@@ -62,7 +62,7 @@ export function testMethods(ctl: Controls) {
     "sync.pull": (params) => ({
       entries: [],
       hasMore: false,
-      nextCursor: params?.since ?? null,
+      nextCursor: params?.since ?? 0,
       syncTimestamp: 0,
     }),
     "sync.reset": () => ({ reset: true }),

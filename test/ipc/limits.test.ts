@@ -29,10 +29,35 @@ describe("IPC limits and flow control", () => {
     const r = await c.next();
     assert.deepEqual(
       [r.id, r.error?.code, r.error?.data],
-      [null, ErrorCode.PayloadTooLarge, { reason: "payload_too_large", limit: MAX_LINE_BYTES }],
+      [2, ErrorCode.PayloadTooLarge, { reason: "payload_too_large", limit: MAX_LINE_BYTES }],
+      "the id is read from the line's first bytes",
     );
     await c.send(ping("next"));
     assert.equal((await c.next()).id, "next");
+  });
+
+  it("answers an over-long line with its id when the first bytes show it, else with id null", async () => {
+    const c = await h.connect();
+    const big = "x".repeat(MAX_LINE_BYTES);
+    const cases: [string, unknown][] = [
+      [`{"jsonrpc":"2.0","id":"push-7","method":"sync.push","params":{"entries":["${big}"]}}`, "push-7"],
+      [`\ufeff{ "id" : 18446744073709551615 , "params": "${big}"}`, "18446744073709551615"],
+      [`{"jsonrpc":"2.0","method":"sync.push","params":{"entries":["${big}"]},"id":3}`, null],
+      [`[{"jsonrpc":"2.0","id":4,"method":"daemon.ping","params":{"p":"${big}"}}]`, null],
+      [`{"id":{"nested":1},"params":"${big}"}`, null],
+    ];
+    for (const [line, id] of cases) {
+      const index = c.lines.length;
+      await c.send(`${line}\n`);
+      const r = await c.next("the -32006 answer");
+      assert.equal(r.error?.code, ErrorCode.PayloadTooLarge, line.slice(0, 60));
+      // A number is echoed from its source text, like any id: check the raw line for it.
+      if (typeof id === "string" && /^\d+$/.test(id))
+        assert.ok(c.lines[index]!.startsWith(`{"jsonrpc":"2.0","id":${id},`), c.lines[index]!.slice(0, 80));
+      else assert.equal(r.id, id, line.slice(0, 60));
+    }
+    await c.send(ping("still-served"));
+    assert.equal((await c.next()).id, "still-served");
   });
 
   it("does not buffer 5 MiB sent without a newline while other clients keep being answered", async () => {
@@ -131,7 +156,8 @@ describe("IPC limits and flow control", () => {
     c.socket.pause();
     const total = 5000;
     const message = "m".repeat(1024);
-    for (let i = 0; i < total; i++) connection.notify("sync.error", { code: -32003, message, retryInMs: i });
+    for (let i = 0; i < total; i++)
+      connection.notify("sync.error", { code: -32003, reason: "relay_unreachable", message, retryInMs: i });
     const stats = h.server.stats();
     assert.ok(stats.queuedNotifications <= 1000, `queued ${stats.queuedNotifications}`);
     assert.ok(stats.writeBlocked > 0);

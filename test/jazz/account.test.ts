@@ -1,4 +1,4 @@
-// Identity derivation from the authKey: the one place that uses cojson's internal account-ID API.
+// Identity derivation from the authKey (account.ts; the account-ID step is cojsonAdapter.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { accountIdForSecret, deriveIdentity } from "../../src/jazz/account.js";

@@ -7,19 +7,20 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { EventEmitter } from "node:events";
 import type { WebSocket } from "ws";
+import { storedSessionHeads } from "../../src/jazz/cojsonAdapter.js";
 import { DeferredSendSocket } from "../../src/relay/deferredSocket.js";
 import { startRelayProcess, type RelayProcess } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { command, newAuthKey, service } from "../jazz/fixtures.js";
 
-type Row = { id: string; sessionID: string; lastIdx: number };
-const SESSIONS =
-  "SELECT c.id AS id, s.sessionID AS sessionID, s.lastIdx AS lastIdx FROM sessions s JOIN coValues c ON c.rowID = s.coValue";
-
+/** "<CoValue ID> <session ID>" → index of the last transaction stored, read-only. */
 function sessions(path: string): Map<string, number> {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return new Map((db.prepare(SESSIONS).all() as Row[]).map((r) => [`${r.id} ${r.sessionID}`, r.lastIdx]));
+    return storedSessionHeads({
+      get: <T>(sql: string, params: unknown[]) => db.prepare(sql).get(params) as T | undefined,
+      query: <T>(sql: string, params: unknown[]) => db.prepare(sql).all(params) as T[],
+    });
   } finally {
     db.close();
   }

@@ -24,7 +24,7 @@ describe("device.*", () => {
 
   it("register updates this device's name, platform and lastSeen and keeps its id", async () => {
     h = await harness();
-    const { deviceId } = h.manager.status();
+    const { deviceId } = h.manager.getStatus();
     const firstSeen = h.manager.listDevices().devices[0]?.firstSeen;
     h.clock.advance(10_000);
     assert.deepEqual(h.manager.registerDevice({ name: "work laptop", platform: "linux-arm" }), {
@@ -82,7 +82,7 @@ describe("device.*", () => {
       { isActive: desktop?.isActive, lastSeen: desktop?.lastSeen },
       { isActive: false, lastSeen: 9_000 },
     );
-    const { deviceId } = h.manager.status();
+    const { deviceId } = h.manager.getStatus();
     assert.throws(
       () => h.manager.removeDevice(deviceId!),
       (e: unknown) =>
@@ -103,14 +103,15 @@ describe("device.*", () => {
     h.clock.advance(30_000);
     await h.manager.connect();
     assert.equal(lastSeen(), initAt, "not within a minute of the last update");
-    h.manager.disconnect();
+    h.manager.pause(); // offline without a drop (a drop would schedule a retry)
     h.clock.advance(60_000);
+    h.manager.resume();
     await h.manager.connect();
     assert.equal(lastSeen(), h.clock.now());
     const connectedAt = h.clock.now();
     h.clock.advance(LAST_SEEN_INTERVAL_MS);
     assert.equal(lastSeen(), connectedAt + LAST_SEEN_INTERVAL_MS);
-    h.manager.disconnect();
+    h.manager.pause();
     h.clock.advance(LAST_SEEN_INTERVAL_MS * 3);
     assert.equal(lastSeen(), connectedAt + LAST_SEEN_INTERVAL_MS, "not while offline");
   });

@@ -60,7 +60,7 @@ describe("durability", () => {
     db.close();
 
     const h = await harnessAt(dir.path);
-    cleanups.unshift(() => h.manager.shutdown({ flushMs: 0 }));
+    cleanups.unshift(() => h.manager.shutdown());
     assert.equal(h.manager.state, "OFFLINE");
     const pulled = new Set(pullAll(h.manager, { limit: 1000 }).entries.map((e) => e.id));
     const missing = acked.filter((id) => !pulled.has(id));

@@ -12,10 +12,18 @@ import type {
 import { RemoteConnectError } from "../../src/sync/remote.js";
 import { keyString, recordKey } from "../../src/sync/records.js";
 
-/** What the relay holds: records by key, as last uploaded. */
+/** What the relay holds: records by key, as last uploaded; and the sessions it serves. */
 export class FakeRelay {
   readonly records = new Map<string, RemoteRecord>();
   reachable = true;
+  /** Sessions of every device on this relay, so an upload reaches the others live. */
+  readonly sessions = new Set<FakeSession>();
+
+  /** Test control: the relay goes away; every established connection drops. */
+  goDown(): void {
+    this.reachable = false;
+    for (const session of this.sessions) if (session.connected) session.drop();
+  }
 }
 
 export class FakeRemote implements Remote {
@@ -64,7 +72,9 @@ export class FakeSession implements RemoteSession {
   constructor(
     private readonly relay: FakeRelay,
     readonly accountId: string,
-  ) {}
+  ) {
+    relay.sessions.add(this);
+  }
 
   syncRootId(): string | null {
     return this.connected ? "co_zRoot" : null;
@@ -112,6 +122,8 @@ export class FakeSession implements RemoteSession {
       throw new Error("upload not confirmed in time");
     }
     for (const r of batch) this.relay.records.set(keyString(recordKey(r)), r);
+    // Other connected devices of the account get the upload live (the writer already has it).
+    for (const other of this.relay.sessions) if (other !== this && other.connected) other.deliver(batch);
   }
 
   onRecords(listener: (records: RemoteRecord[]) => void): () => void {
@@ -129,6 +141,7 @@ export class FakeSession implements RemoteSession {
   close(): Promise<void> {
     this.closed = true;
     this.connected = false;
+    this.relay.sessions.delete(this);
     this.recordListeners.clear();
     this.dropListeners.clear();
     return Promise.resolve();

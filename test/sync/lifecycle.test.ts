@@ -20,11 +20,11 @@ describe("sync lifecycle", () => {
     h = await harness({ init: false });
     assert.equal(h.manager.state, "UNINITIALIZED");
     assert.throws(
-      () => h.manager.status(),
+      () => h.manager.getStatus(),
       isSyncError(ErrorCode.NotInitialized, (e) => e.data.hint === "run `caro sync init` first"),
     );
-    await assert.rejects(h.manager.push({ entries: [] }), isSyncError(ErrorCode.NotInitialized));
-    assert.throws(() => h.manager.pull({}), isSyncError(ErrorCode.NotInitialized));
+    await assert.rejects(h.manager.pushEntries({ entries: [] }), isSyncError(ErrorCode.NotInitialized));
+    assert.throws(() => h.manager.pullEntries({}), isSyncError(ErrorCode.NotInitialized));
     await assert.rejects(h.manager.reset(), isSyncError(ErrorCode.NotInitialized));
     assert.equal(h.manager.healthReport().state, "UNINITIALIZED");
   });
@@ -33,7 +33,7 @@ describe("sync lifecycle", () => {
     h = await harness({ init: false });
     const states: SyncState[] = [];
     h.manager.on("stateChange", (e) => states.push(e.to));
-    const result = await h.manager.init({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    const result = await h.manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
     const expectedId = localDeriveIdentity(Buffer.from(AUTH_KEY, "base64")).accountId;
     assert.match(expectedId, /^local:[0-9a-f]{32}$/);
     assert.deepEqual(result, {
@@ -53,7 +53,7 @@ describe("sync lifecycle", () => {
     assert.equal(devices[0]?.isCurrentDevice, true);
     assert.equal(devices[0]?.name, "laptop");
     await assert.rejects(
-      h.manager.init({ authKey: AUTH_KEY, deviceName: "x", platform: "linux" }),
+      h.manager.initialize({ authKey: AUTH_KEY, deviceName: "x", platform: "linux" }),
       isSyncError(ErrorCode.AlreadyInitialized, (e) => /reset/.test(e.data.hint ?? "")),
     );
   });
@@ -67,7 +67,7 @@ describe("sync lifecycle", () => {
       "AAAA",
     ]) {
       await assert.rejects(
-        h.manager.init({ authKey, deviceName: "x", platform: "linux" }),
+        h.manager.initialize({ authKey, deviceName: "x", platform: "linux" }),
         isSyncError(ErrorCode.InvalidParams, (e) => e.data.field === "authKey"),
       );
     }
@@ -77,12 +77,12 @@ describe("sync lifecycle", () => {
   it("refuses a joining accountId that the authKey does not derive, storing nothing", async () => {
     h = await harness({ init: false, deriveIdentity: () => ({ accountId: "co_zRight", agentSecret: "s" }) });
     await assert.rejects(
-      h.manager.init({ accountId: "co_zWrong", authKey: AUTH_KEY, deviceName: "x", platform: "linux" }),
+      h.manager.initialize({ accountId: "co_zWrong", authKey: AUTH_KEY, deviceName: "x", platform: "linux" }),
       isSyncError(ErrorCode.InvalidCredentials),
     );
     assert.equal(h.manager.state, "UNINITIALIZED");
     assert.equal(existsSync(h.config.credentialsPath), false);
-    const joined = await h.manager.init({
+    const joined = await h.manager.initialize({
       accountId: "co_zRight",
       authKey: AUTH_KEY,
       deviceName: "x",
@@ -94,32 +94,32 @@ describe("sync lifecycle", () => {
 
   it("restarts into OFFLINE from stored credentials, keeping the device id and the data", async () => {
     h = await harness();
-    const { deviceId } = h.manager.status();
-    await h.manager.push({ entries: [command()] });
+    const { deviceId } = h.manager.getStatus();
+    await h.manager.pushEntries({ entries: [command()] });
     h = await h.restart();
     assert.equal(h.manager.state, "OFFLINE");
-    assert.equal(h.manager.status().deviceId, deviceId);
+    assert.equal(h.manager.getStatus().deviceId, deviceId);
     assert.equal(pullAll(h.manager).entries.length, 2);
   });
 
   it("keeps pendingDown across restarts, and a manager that never started does not overwrite it", async () => {
     h = await harness();
-    await h.manager.push({ entries: [command(), command()] });
+    await h.manager.pushEntries({ entries: [command(), command()] });
     pullAll(h.manager);
-    await h.manager.push({ entries: [command()] });
-    assert.equal(h.manager.status().pendingDown, 1);
-    await h.manager.shutdown({ flushMs: 0 }); // saves the cursor handed out
+    await h.manager.pushEntries({ entries: [command()] });
+    assert.equal(h.manager.getStatus().pendingDown, 1);
+    await h.manager.shutdown(); // saves the cursor handed out
     // A second daemon opens the same files, is refused at the socket, and shuts down unstarted.
     const refused = await harnessAt(h.dir, { start: false });
-    await refused.manager.shutdown({ flushMs: 0 });
+    await refused.manager.shutdown();
     h = await h.restart();
-    assert.equal(h.manager.status().pendingDown, 1);
+    assert.equal(h.manager.getStatus().pendingDown, 1);
   });
 
   it("refuses to start with a credentials file readable by others", async () => {
     h = await harness();
     chmodSync(h.config.credentialsPath, 0o644);
-    await h.manager.shutdown({ flushMs: 0 });
+    await h.manager.shutdown();
     await assert.rejects(
       h.restart(),
       (err: unknown) => err instanceof CredentialsError && err.reason === "insecure_permissions",
@@ -129,7 +129,7 @@ describe("sync lifecycle", () => {
 
   it("reset forgets identity, cache and queue, returns to UNINITIALIZED, and stays so after a restart", async () => {
     h = await harness();
-    await h.manager.push({ entries: [command(), command()] });
+    await h.manager.pushEntries({ entries: [command(), command()] });
     h.manager.pause();
     assert.deepEqual(await h.manager.reset(), { reset: true });
     assert.equal(h.manager.state, "UNINITIALIZED");
@@ -139,7 +139,7 @@ describe("sync lifecycle", () => {
     assert.equal(h.manager.healthReport().paused, false);
     h = await h.restart();
     assert.equal(h.manager.state, "UNINITIALIZED");
-    const again = await h.manager.init({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    const again = await h.manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
     assert.equal(again.state, "OFFLINE");
     assert.equal(pullAll(h.manager).entries.length, 1, "only the new device record");
   });
@@ -149,14 +149,18 @@ describe("sync lifecycle", () => {
     const wanted: string[] = [];
     h.manager.on("connectionWanted", (e) => wanted.push(e.reason));
     assert.deepEqual(h.manager.pause(), { paused: true });
-    assert.equal(h.manager.status().paused, true);
-    assert.equal((await h.manager.push({ entries: [command()] })).synced, 1, "pushes are still accepted");
+    assert.equal(h.manager.getStatus().paused, true);
+    assert.equal(
+      (await h.manager.pushEntries({ entries: [command()] })).synced,
+      1,
+      "pushes are still accepted",
+    );
     h = await h.restart();
     assert.equal(h.manager.healthReport().paused, true);
     assert.equal(h.manager.wantsConnection(), false);
     h.manager.on("connectionWanted", (e) => wanted.push(e.reason));
     assert.deepEqual(h.manager.resume(), { paused: false });
-    assert.equal(h.manager.status().paused, false);
+    assert.equal(h.manager.getStatus().paused, false);
     assert.deepEqual(wanted, ["resume"]);
   });
 
@@ -170,7 +174,7 @@ describe("sync lifecycle", () => {
 
   it("reports health from the real cache file", async () => {
     h = await harness();
-    await h.manager.push({ entries: [command(), command()] });
+    await h.manager.pushEntries({ entries: [command(), command()] });
     h.clock.advance(2500);
     const health = h.manager.healthReport();
     assert.equal(health.healthy, true);
@@ -185,7 +189,10 @@ describe("sync lifecycle", () => {
 
   it("shutdown is idempotent and closes the cache", async () => {
     h = await harness();
-    await Promise.all([h.manager.shutdown({ flushMs: 100 }), h.manager.shutdown({ flushMs: 100 })]);
+    await Promise.all([
+      h.manager.shutdown({ finalUploadMs: 100 }),
+      h.manager.shutdown({ finalUploadMs: 100 }),
+    ]);
     assert.throws(() => h.cache.entries.count(), /not open/);
   });
 });

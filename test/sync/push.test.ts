@@ -21,7 +21,7 @@ describe("sync.push", () => {
     });
     const notUuid = command({ id: "not-a-uuid" });
     const badLevel = command({ metadata: { safetyLevel: "extreme" } });
-    const result = await h.manager.push({
+    const result = await h.manager.pushEntries({
       entries: [
         good,
         tooBig,
@@ -53,40 +53,40 @@ describe("sync.push", () => {
 
   it("accepts a blob of exactly 29 bytes", async () => {
     h = await harness();
-    const result = await h.manager.push({ entries: [command({ encrypted: blob(28) })] });
+    const result = await h.manager.pushEntries({ entries: [command({ encrypted: blob(28) })] });
     assert.deepEqual(result, { synced: 1, failed: [], errors: [] });
   });
 
   it("is idempotent by id: a re-push neither duplicates nor takes a new cursor", async () => {
     h = await harness();
     const c = command();
-    await h.manager.push({ entries: [c] });
+    await h.manager.pushEntries({ entries: [c] });
     const first = pullAll(h.manager);
     h.clock.advance(1000);
-    const again = await h.manager.push({ entries: [c, { ...c, id: c.id.toUpperCase() }] });
+    const again = await h.manager.pushEntries({ entries: [c, { ...c, id: c.id.toUpperCase() }] });
     assert.equal(again.synced, 2);
     assert.deepEqual(pullAll(h.manager), first);
-    assert.equal(h.manager.pull({ since: first.cursor }).entries.length, 0);
+    assert.equal(h.manager.pullEntries({ since: first.cursor }).entries.length, 0);
   });
 
   it("merges commands monotonically and keeps encrypted and createdAt", async () => {
     h = await harness();
     const c = command();
-    await h.manager.push({ entries: [c] });
+    await h.manager.pushEntries({ entries: [c] });
     const { cursor } = pullAll(h.manager);
     h.clock.advance(10);
-    await h.manager.push({
+    await h.manager.pushEntries({
       entries: [{ ...c, metadata: { ...c.metadata, executed: true, success: true, executedAt: 50 } }],
     });
     // A stale replay of the original does not undo anything.
-    await h.manager.push({ entries: [c] });
-    await h.manager.push({ entries: [{ ...c, metadata: { ...c.metadata, deletedAt: 900 } }] });
-    await h.manager.push({
+    await h.manager.pushEntries({ entries: [c] });
+    await h.manager.pushEntries({ entries: [{ ...c, metadata: { ...c.metadata, deletedAt: 900 } }] });
+    await h.manager.pushEntries({
       entries: [{ ...c, metadata: { ...c.metadata, deletedAt: 700, executed: false } }],
     });
-    await h.manager.push({ entries: [{ ...c, metadata: { ...c.metadata, deletedAt: 800 } }] });
-    const changedEncrypted = await h.manager.push({ entries: [{ ...c, encrypted: blob() }] });
-    const changedCreatedAt = await h.manager.push({
+    await h.manager.pushEntries({ entries: [{ ...c, metadata: { ...c.metadata, deletedAt: 800 } }] });
+    const changedEncrypted = await h.manager.pushEntries({ entries: [{ ...c, encrypted: blob() }] });
+    const changedCreatedAt = await h.manager.pushEntries({
       entries: [{ ...c, metadata: { ...c.metadata, createdAt: 5 } }],
     });
     assert.deepEqual(
@@ -97,7 +97,7 @@ describe("sync.push", () => {
       changedCreatedAt.errors.map((e) => e.code),
       [ErrorCode.InvalidParams],
     );
-    const [latest, ...rest] = h.manager.pull({ since: cursor }).entries;
+    const [latest, ...rest] = h.manager.pullEntries({ since: cursor }).entries;
     assert.equal(rest.length, 0, "one entry, delivered once under its newest cursor");
     assert.equal(latest?.encrypted, c.encrypted);
     assert.deepEqual(latest?.metadata, {
@@ -118,17 +118,17 @@ describe("sync.push", () => {
     const stale = preference("theme", { updatedAt: 1000, deviceId: "dev-z" });
     const tieLoser = preference("theme", { updatedAt: 2000, deviceId: "dev-0" });
     const tieWinner = preference("theme", { updatedAt: 2000, deviceId: "dev-b" });
-    await h.manager.push({ entries: [newer] });
+    await h.manager.pushEntries({ entries: [newer] });
     const { cursor } = pullAll(h.manager);
     // A stale value replayed from an offline queue is accepted (synced) but changes nothing.
-    assert.deepEqual(await h.manager.push({ entries: [stale, tieLoser] }), {
+    assert.deepEqual(await h.manager.pushEntries({ entries: [stale, tieLoser] }), {
       synced: 2,
       failed: [],
       errors: [],
     });
-    assert.equal(h.manager.pull({ since: cursor }).entries.length, 0);
-    await h.manager.push({ entries: [tieWinner] });
-    const [current] = h.manager.pull({ since: cursor }).entries;
+    assert.equal(h.manager.pullEntries({ since: cursor }).entries.length, 0);
+    await h.manager.pushEntries({ entries: [tieWinner] });
+    const [current] = h.manager.pullEntries({ since: cursor }).entries;
     assert.equal(current?.encrypted, tieWinner.encrypted);
     assert.deepEqual(current?.metadata, { deviceId: "dev-b", createdAt: 2000, updatedAt: 2000 });
   });
@@ -136,22 +136,25 @@ describe("sync.push", () => {
   it("commits every change and its queue row before answering", async () => {
     h = await harness();
     const entries = Array.from({ length: 50 }, () => command());
-    await h.manager.push({ entries });
+    await h.manager.pushEntries({ entries });
     const ids = new Set(h.cache.queue.next(1000, 0).map((q) => q.id));
     for (const e of entries) assert.ok(ids.has(e.id), "queued");
-    assert.equal(h.manager.status().pendingUp, 51, "50 commands and the device record");
+    assert.equal(h.manager.getStatus().pendingUp, 51, "50 commands and the device record");
   });
 
   it("rate-limits over the token bucket with retryAfterMs, and recovers with time", async () => {
     h = await harness({ config: { pushRatePerSecond: 10, pushBurst: 20 } });
-    await h.manager.push({ entries: Array.from({ length: 15 }, () => command()) });
+    await h.manager.pushEntries({ entries: Array.from({ length: 15 }, () => command()) });
     await assert.rejects(
-      h.manager.push({ entries: Array.from({ length: 10 }, () => command()) }),
+      h.manager.pushEntries({ entries: Array.from({ length: 10 }, () => command()) }),
       (err: unknown) =>
         err instanceof SyncError && err.code === ErrorCode.RateLimited && err.data.retryAfterMs === 500,
     );
     h.clock.advance(500);
-    assert.equal((await h.manager.push({ entries: Array.from({ length: 10 }, () => command()) })).synced, 10);
+    assert.equal(
+      (await h.manager.pushEntries({ entries: Array.from({ length: 10 }, () => command()) })).synced,
+      10,
+    );
     // sync.delete spends the same budget.
     assert.throws(
       () => h.manager.deleteCommands([randomUUID()]),
@@ -163,11 +166,11 @@ describe("sync.push", () => {
     h = await harness();
     const a = command();
     const b = command();
-    await h.manager.push({ entries: [a, b] });
+    await h.manager.pushEntries({ entries: [a, b] });
     const { cursor } = pullAll(h.manager);
     h.clock.advance(5000);
     assert.deepEqual(h.manager.deleteCommands([a.id, randomUUID(), "theme"]), { deleted: 1 });
-    const [tombstone, ...rest] = h.manager.pull({ since: cursor }).entries;
+    const [tombstone, ...rest] = h.manager.pullEntries({ since: cursor }).entries;
     assert.equal(rest.length, 0);
     assert.equal(tombstone?.id, a.id);
     assert.equal(tombstone?.encrypted, a.encrypted);
@@ -175,13 +178,16 @@ describe("sync.push", () => {
     // Deleting again keeps the first deletion time and produces no new version.
     h.clock.advance(5000);
     assert.deepEqual(h.manager.deleteCommands([a.id]), { deleted: 1 });
-    assert.equal(h.manager.pull({ since: cursor }).entries[0]?.metadata.deletedAt, h.clock.now() - 5000);
+    assert.equal(
+      h.manager.pullEntries({ since: cursor }).entries[0]?.metadata.deletedAt,
+      h.clock.now() - 5000,
+    );
   });
 
   it("with ack relay and no Remote, answers at once with -32003 for entries that stay queued", async () => {
     h = await harness();
     const c = command();
-    const result = await h.manager.push({ entries: [c, command({ id: "bad" })], ack: "relay" });
+    const result = await h.manager.pushEntries({ entries: [c, command({ id: "bad" })], ack: "relay" });
     assert.equal(result.synced, 0);
     assert.deepEqual(
       result.errors.map((e) => [e.id, e.code]),

@@ -14,9 +14,9 @@ describe("offline queue", () => {
     const remote = new FakeRemote();
     h = await harness({ remote, config: { offlineQueueTtlMs: 24 * HOUR } });
     const entries = [command(), command()];
-    await h.manager.push({ entries });
+    await h.manager.pushEntries({ entries });
     h.clock.advance(23 * HOUR);
-    await h.manager.push({ entries: [command()] });
+    await h.manager.pushEntries({ entries: [command()] });
     h.clock.advance(HOUR + 60_000); // the periodic check runs at least once a minute
     const stats = h.cache.queue.stats();
     assert.deepEqual(
@@ -28,7 +28,7 @@ describe("offline queue", () => {
     assert.equal(health.queue.failed, 3);
     assert.equal(health.queue.pending, 1);
     assert.equal(health.queue.oldestAgeMs, 24 * HOUR + 60_000);
-    assert.equal(h.manager.status().pendingUp, 4, "failed changes are still pending upstream");
+    assert.equal(h.manager.getStatus().pendingUp, 4, "failed changes are still pending upstream");
     assert.equal(pullAll(h.manager).entries.length, 4, "and still in the cache");
     await h.manager.connect();
     await waitFor(() => h.manager.pendingOperations() === 0, { what: "queue replayed" });
@@ -52,7 +52,7 @@ describe("cacheMaxSize", () => {
   it("never evicts a queued entry, even over the limit", async () => {
     h = await harness({ config: { cacheMaxSize: 50_000 } });
     const entries = Array.from({ length: 20 }, big);
-    await h.manager.push({ entries });
+    await h.manager.pushEntries({ entries });
     assert.equal(h.manager.healthReport().cache.entries, 21);
     assert.equal(pullAll(h.manager).entries.filter((e) => e.encrypted.length > 10_000).length, 20);
   });
@@ -61,7 +61,7 @@ describe("cacheMaxSize", () => {
     const remote = new FakeRemote();
     h = await harness({ remote, config: { cacheMaxSize: 100_000 } });
     const old = Array.from({ length: 20 }, big);
-    await h.manager.push({ entries: old });
+    await h.manager.pushEntries({ entries: old });
     await h.manager.connect();
     await waitFor(() => h.manager.pendingOperations() === 0, { what: "confirmed" });
     // Confirmed and over the limit: the oldest went, down to 90 % of the limit.
@@ -77,7 +77,7 @@ describe("cacheMaxSize", () => {
     // New entries that cannot be uploaded stay, whatever the size.
     remote.session.holdUploads = true;
     const queued = Array.from({ length: 15 }, big);
-    await h.manager.push({ entries: queued });
+    await h.manager.pushEntries({ entries: queued });
     const ids = new Set(pullAll(h.manager).entries.map((e) => e.id));
     for (const q of queued) assert.ok(ids.has(q.id), "queued entries are never evicted");
     assert.equal([...ids].filter((id) => old.some((o) => o.id === id)).length, 0, "confirmed ones made room");
@@ -88,18 +88,22 @@ describe("cacheMaxSize", () => {
     const remote = new FakeRemote();
     h = await harness({ remote, config: { cacheMaxSize: 30_000 } });
     const [first, ...rest] = Array.from({ length: 6 }, big);
-    await h.manager.push({ entries: [first!, ...rest] });
+    await h.manager.pushEntries({ entries: [first!, ...rest] });
     await h.manager.connect();
     await waitFor(() => h.manager.pendingOperations() === 0, { what: "confirmed" });
     const { cursor, entries } = pullAll(h.manager);
     assert.ok(!entries.some((e) => e.id === first!.id), "the oldest was evicted");
     const uploaded = remote.relay.records.get(`command\u0000${first!.id}`)!;
     remote.session.deliver([uploaded]);
-    assert.equal(h.manager.pull({ since: cursor }).entries.length, 0, "a replay of the same record is known");
+    assert.equal(
+      h.manager.pullEntries({ since: cursor }).entries.length,
+      0,
+      "a replay of the same record is known",
+    );
     assert.equal(uploaded.type, "command");
     if (uploaded.type !== "command") return;
     remote.session.deliver([{ ...uploaded, deletedAt: 123 }]);
-    const [back] = h.manager.pull({ since: cursor }).entries;
+    const [back] = h.manager.pullEntries({ since: cursor }).entries;
     assert.equal(back?.id, first!.id);
     assert.equal(back?.encrypted, first!.encrypted, "the full entry, payload included");
     assert.equal(back?.metadata.deletedAt, 123);

@@ -21,7 +21,7 @@ describe('sync.push {ack: "relay"} with the relay down', () => {
     assert.equal(stack.manager.state, "OFFLINE");
     const entry = command();
     let result: PushResult | null = null;
-    void stack.manager.push({ entries: [entry], ack: "relay" }).then((r) => (result = r));
+    void stack.manager.pushEntries({ entries: [entry], ack: "relay" }).then((r) => (result = r));
 
     stack.clock.advance(RELAY_ACK_WAIT_MS - 1);
     await new Promise((resolve) => setImmediate(resolve));
@@ -32,6 +32,6 @@ describe('sync.push {ack: "relay"} with the relay down', () => {
     assert.equal(answered.synced, 0);
     assert.deepEqual(answered.failed, [entry.id]);
     assert.equal(answered.errors[0]?.code, ErrorCode.NetworkUnreachable);
-    assert.equal(stack.manager.status().pendingUp, 2, "the entry (and the device record) stay queued");
+    assert.equal(stack.manager.getStatus().pendingUp, 2, "the entry (and the device record) stay queued");
   });
 });

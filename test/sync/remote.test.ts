@@ -43,7 +43,7 @@ describe("SyncManager with a Remote", () => {
 
   it("answers -32001 with state and retryAfterMs while INITIALIZING, then serves when OFFLINE", async () => {
     await setup();
-    await h.manager.push({ entries: [command()] });
+    await h.manager.pushEntries({ entries: [command()] });
     // A restart whose Remote takes its time to open the account.
     let release!: () => void;
     const slow = new FakeRemote(remote.relay);
@@ -54,14 +54,14 @@ describe("SyncManager with a Remote", () => {
     const starting = next.manager.start();
     assert.equal(next.manager.state, "INITIALIZING");
     await assert.rejects(
-      next.manager.push({ entries: [command()] }),
+      next.manager.pushEntries({ entries: [command()] }),
       (e: unknown) =>
         e instanceof SyncError &&
         e.code === ErrorCode.NotInitialized &&
         e.data.state === "INITIALIZING" &&
         e.data.retryAfterMs === 1000,
     );
-    assert.throws(() => next.manager.pull({}), SyncError);
+    assert.throws(() => next.manager.pullEntries({}), SyncError);
     release();
     await starting;
     assert.equal(next.manager.state, "OFFLINE");
@@ -71,12 +71,12 @@ describe("SyncManager with a Remote", () => {
   it("replays the queue in order on connect and confirms it after the upload", async () => {
     await setup();
     const entries = [command(), command(), command()];
-    await h.manager.push({ entries });
+    await h.manager.pushEntries({ entries });
     const complete = once((l) => h.manager.on("syncComplete", l));
     await h.manager.connect();
     assert.equal(h.manager.state, "ONLINE");
     await complete;
-    await waitFor(() => h.manager.status().pendingUp === 0, { what: "queue confirmed" });
+    await waitFor(() => h.manager.getStatus().pendingUp === 0, { what: "queue confirmed" });
     const written = remote.session.writes
       .flat()
       .filter((r) => r.type === "command")
@@ -96,7 +96,7 @@ describe("SyncManager with a Remote", () => {
     await waitFor(() => h.manager.pendingOperations() === 0);
     remote.session.holdUploads = true;
     const c = command();
-    await h.manager.push({ entries: [c] });
+    await h.manager.pushEntries({ entries: [c] });
     await waitFor(() => (h.cache.queue.next(1, 0)[0]?.attempts ?? 0) > 0, {
       what: "failed attempt recorded",
     });
@@ -114,9 +114,9 @@ describe("SyncManager with a Remote", () => {
     let release!: () => void;
     remote.session.uploadGate = new Promise((resolve) => (release = resolve));
     const c = command();
-    await h.manager.push({ entries: [c] });
+    await h.manager.pushEntries({ entries: [c] });
     await waitFor(() => remote.session.writes.length === 2, { what: "first version written" });
-    await h.manager.push({ entries: [{ ...c, metadata: { ...c.metadata, executed: true } }] });
+    await h.manager.pushEntries({ entries: [{ ...c, metadata: { ...c.metadata, executed: true } }] });
     remote.session.uploadGate = null;
     release();
     await waitFor(() => h.manager.pendingOperations() === 0, { what: "both versions confirmed" });
@@ -126,7 +126,7 @@ describe("SyncManager with a Remote", () => {
 
   it("with ack relay, waits for the relay's confirmation", async () => {
     await setup();
-    const pushing = h.manager.push({ entries: [command()], ack: "relay" });
+    const pushing = h.manager.pushEntries({ entries: [command()], ack: "relay" });
     await waitFor(() => h.clock.pendingTimers() >= 2, { what: "push waiting" });
     await h.manager.connect();
     assert.deepEqual(await pushing, { synced: 1, failed: [], errors: [] });
@@ -135,7 +135,7 @@ describe("SyncManager with a Remote", () => {
   it("with ack relay and no confirmation within the push timeout, fails -32003 and keeps the entries queued", async () => {
     await setup();
     const c = command();
-    const pushing = h.manager.push({ entries: [c], ack: "relay" });
+    const pushing = h.manager.pushEntries({ entries: [c], ack: "relay" });
     await waitFor(() => h.clock.pendingTimers() >= 2, { what: "push waiting" });
     h.clock.advance(5_000);
     const result = await pushing;
@@ -146,7 +146,7 @@ describe("SyncManager with a Remote", () => {
 
   it("merges records from the relay with the same rules and announces new entries", async () => {
     await setup();
-    await h.manager.push({ entries: [preference("theme", { updatedAt: 5000, deviceId: "dev-a" })] });
+    await h.manager.pushEntries({ entries: [preference("theme", { updatedAt: 5000, deviceId: "dev-a" })] });
     const { cursor } = pullAll(h.manager);
     const announced = once<{ count: number; cursor: number }>((l) => h.manager.on("entries", l));
     const incoming = remoteCommand("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
@@ -156,7 +156,7 @@ describe("SyncManager with a Remote", () => {
     ]);
     const event = await announced;
     assert.equal(event.count, 1, "the stale preference changed nothing");
-    const pulled = h.manager.pull({ since: cursor }).entries;
+    const pulled = h.manager.pullEntries({ since: cursor }).entries;
     assert.deepEqual(
       pulled.map((e) => [e.id, e.encrypted]),
       [[incoming.id, incoming.encryptedPayload]],
@@ -164,10 +164,10 @@ describe("SyncManager with a Remote", () => {
     assert.equal(event.cursor, pullAll(h.manager).cursor);
     // The same record again is no change; a later execution report is, with a new cursor.
     remote.session.deliver([incoming]);
-    assert.equal(h.manager.pull({ since: event.cursor }).entries.length, 0);
+    assert.equal(h.manager.pullEntries({ since: event.cursor }).entries.length, 0);
     remote.session.deliver([{ ...incoming, executed: true, success: false, executedAt: 7 }]);
     assert.deepEqual(
-      h.manager.pull({ since: event.cursor }).entries.map((e) => e.metadata.executed),
+      h.manager.pullEntries({ since: event.cursor }).entries.map((e) => e.metadata.executed),
       [true],
     );
     assert.equal(h.manager.pendingOperations(), 2, "records from the relay are not queued back to it");
@@ -184,7 +184,7 @@ describe("SyncManager with a Remote", () => {
     ] as unknown as Parameters<typeof remote.session.deliver>[0];
     remote.session.deliver([...malformed, good]);
     assert.deepEqual(
-      h.manager.pull({ types: ["command", "preference"] }).entries.map((e) => e.id),
+      h.manager.pullEntries({ types: ["command", "preference"] }).entries.map((e) => e.id),
       [good.id],
     );
   });
@@ -199,7 +199,8 @@ describe("SyncManager with a Remote", () => {
     const health = h.manager.healthReport();
     assert.equal(health.jazz.connected, false);
     assert.equal(health.healthy, true);
-    assert.equal(health.lastError?.message, "connection reset");
+    // The fixed text for a dropped link (failures.ts), never the Remote's own ("connection reset").
+    assert.equal(health.lastError?.message, "relay connection closed");
   });
 
   it("records a failed attempt; an auth failure makes health unhealthy", async () => {
@@ -207,7 +208,7 @@ describe("SyncManager with a Remote", () => {
     remote.relay.reachable = false;
     await assert.rejects(h.manager.connect(), RemoteConnectError);
     assert.equal(h.manager.healthReport().healthy, true);
-    h.manager.setNextRetryAt(h.clock.now() + 1000);
+    // The retry policy's first delay after a network failure, scheduled by the manager itself.
     assert.equal(h.manager.healthReport().nextRetryAt, h.clock.now() + 1000);
     remote.session.connect = () =>
       Promise.reject(new RemoteConnectError({ kind: "auth", message: "401", status: 401 }));
@@ -223,7 +224,7 @@ describe("SyncManager with a Remote", () => {
     await waitFor(() => h.manager.pendingOperations() === 0);
     remote.session.deliver([remoteCommand("6ba7b810-9dad-11d1-80b4-00c04fd430c8")]);
     remote.session.holdUploads = true;
-    await h.manager.push({ entries: [command(), command()] });
+    await h.manager.pushEntries({ entries: [command(), command()] });
     await assert.rejects(
       h.manager.syncNow(),
       (e: unknown) => e instanceof Error && /did not confirm/.test(e.message),
@@ -244,7 +245,7 @@ describe("SyncManager with a Remote", () => {
     assert.equal(remote.forgotten, 1, "reset forgets the remote's local data");
     // An identity created without a Remote (agentSecret null) is reported, not opened.
     h = await h.restart({ remote: null });
-    await h.manager.init({
+    await h.manager.initialize({
       authKey: Buffer.alloc(32, 1).toString("base64"),
       deviceName: "x",
       platform: "linux",

@@ -1,5 +1,5 @@
-// The production connection stack in-process, on a fake clock: SyncManager on a real SQLite cache, a
-// real JazzSyncService, and the retry driver wired by driveConnection exactly as main.ts does. Also
+// The production connection stack in-process, on a fake clock: SyncManager on a real SQLite cache and
+// a real JazzSyncService, connecting by itself with the retry policy exactly as main.ts builds it. Also
 // a fault front: a TCP listener that answers every WebSocket upgrade with a chosen HTTP status, or
 // forwards the connection to a real relay, and records when (on the fake clock) each one arrived.
 import assert from "node:assert/strict";
@@ -12,7 +12,6 @@ import { DEFAULTS } from "../../src/config/schema.js";
 import { JazzSyncService } from "../../src/jazz/JazzSyncService.js";
 import { silentLogger } from "../../src/log/logger.js";
 import type { NotificationMap } from "../../src/protocol.js";
-import { driveConnection, type ConnectionDriver } from "../../src/sync/connectionDriver.js";
 import { SyncManager } from "../../src/sync/SyncManager.js";
 import { FakeClock } from "../helpers/fakeClock.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -23,7 +22,6 @@ export type Health = ReturnType<SyncManager["healthReport"]>;
 export interface Stack {
   clock: FakeClock;
   manager: SyncManager;
-  driver: ConnectionDriver;
   /** Fake-clock times at which a WebSocket to the relay was constructed: every attempt, synchronously. */
   sockets: number[];
   /** sync.error notifications, with the fake-clock time they were emitted at. */
@@ -78,24 +76,17 @@ export async function startStack(opts: {
     clock,
     logger: silentLogger,
     remote,
-  });
-  const driver = driveConnection(manager, {
-    syncIntervalMs: opts.syncIntervalMs,
-    clock,
-    logger: silentLogger,
     random: opts.random ?? (() => 0.5), // jitter factor exactly 1.0
   });
   const errors: Stack["errors"] = [];
   manager.on("error", (e) => errors.push({ ...e, at: clock.now() }));
   const close = async () => {
-    driver.dispose();
-    await manager.shutdown({ flushMs: 0 });
+    await manager.shutdown();
     await dir.cleanup();
   };
   const stack: Stack = {
     clock,
     manager,
-    driver,
     sockets,
     errors,
     t0: clock.now(),
@@ -103,7 +94,7 @@ export async function startStack(opts: {
       stack.t0 = clock.now();
       const key = randomBytes(32);
       const accountId = join ? remote.deriveIdentity(new Uint8Array(key)).accountId : undefined;
-      await manager.init({
+      await manager.initialize({
         authKey: key.toString("base64"),
         accountId,
         deviceName: "laptop",
@@ -125,7 +116,7 @@ export async function startStack(opts: {
 
 /**
  * Advances the clock to 1 ms before `at` (asserting that no attempt starts), then to `at` (exactly
- * one starts, synchronously with the timer), and waits until the driver has handled its outcome:
+ * one starts, synchronously with the timer), and waits until the manager has handled its outcome:
  * the health's nextRetryAt moves off `at`. Returns the new nextRetryAt.
  */
 export async function attemptAt(
@@ -162,7 +153,6 @@ export async function expectSchedule(s: Stack, schedule: [at: number, next: numb
   for (const [at, next] of schedule) {
     const nextRetryAt = await attemptAt(s, s.t0 + at);
     assert.equal(nextRetryAt === null ? null : nextRetryAt - s.t0, next, `next retry after +${at} ms`);
-    assert.equal(s.driver.nextRetryAt, nextRetryAt);
     const h = s.health();
     if (next !== null) assert.equal(h.state, "OFFLINE");
     if (h.state === "OFFLINE") assert.equal(h.lastError?.at, s.t0 + at, "lastError is this attempt's");

@@ -20,6 +20,7 @@ export type TestConfig = Pick<
   | "offlineQueueTtlMs"
   | "pushRatePerSecond"
   | "pushBurst"
+  | "syncIntervalMs"
   | "cachePath"
   | "credentialsPath"
 >;
@@ -33,6 +34,7 @@ export function testConfig(dir: string, overrides: Partial<TestConfig> = {}): Te
     offlineQueueTtlMs: DEFAULTS.offlineQueueTtlMs,
     pushRatePerSecond: DEFAULTS.pushRatePerSecond,
     pushBurst: DEFAULTS.pushBurst,
+    syncIntervalMs: DEFAULTS.syncIntervalMs,
     cachePath: join(dir, "cache", "sync.db"),
     credentialsPath: join(dir, "config", "sync-credentials.json"),
     ...overrides,
@@ -61,6 +63,13 @@ export interface HarnessOptions {
   init?: boolean;
   /** Call start() (default true); without it, init is skipped too. */
   start?: boolean;
+  /**
+   * Let the manager connect by itself (default false: these tests of the Remote contract call
+   * connect() themselves, as the retry-driver tests' stack does not).
+   */
+  autoConnect?: boolean;
+  /** Jitter source for the probe interval (SyncManagerDeps.random). */
+  random?: () => number;
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -86,10 +95,12 @@ async function build(dir: string, opts: HarnessOptions, removeDir: () => Promise
     config,
     ...(opts.deriveIdentity && { deriveIdentity: opts.deriveIdentity }),
     ...(opts.pushTimeoutMs !== undefined && { pushTimeoutMs: opts.pushTimeoutMs }),
+    autoConnect: opts.autoConnect ?? false,
+    ...(opts.random && { random: opts.random }),
   });
   if (opts.start ?? true) await manager.start();
   if ((opts.start ?? true) && (opts.init ?? true) && manager.state === "UNINITIALIZED") {
-    await manager.init({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    await manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
   }
   const h: Harness = {
     dir,
@@ -99,11 +110,11 @@ async function build(dir: string, opts: HarnessOptions, removeDir: () => Promise
     credentials,
     manager,
     restart: async (next = {}) => {
-      await manager.shutdown({ flushMs: 0 });
+      await manager.shutdown();
       return build(dir, { ...opts, ...next, clock, init: false }, removeDir);
     },
     cleanup: async () => {
-      await manager.shutdown({ flushMs: 0 });
+      await manager.shutdown();
       await removeDir();
     },
   };
@@ -138,12 +149,12 @@ export function preference(
 export function pullAll(
   manager: SyncManager,
   opts: { since?: number | null; limit?: number } = {},
-): { entries: ReturnType<SyncManager["pull"]>["entries"]; pages: number; cursor: number | null } {
+): { entries: ReturnType<SyncManager["pullEntries"]>["entries"]; pages: number; cursor: number | null } {
   const entries = [];
   let since = opts.since ?? null;
   let pages = 0;
   for (;;) {
-    const page = manager.pull({ since, limit: opts.limit ?? 100 });
+    const page = manager.pullEntries({ since, limit: opts.limit ?? 100 });
     pages++;
     entries.push(...page.entries);
     since = page.nextCursor;

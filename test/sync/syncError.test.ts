@@ -3,9 +3,7 @@
 // drops alike. (It used to be computed before the driver had scheduled anything: always 0 or null.)
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { silentLogger } from "../../src/log/logger.js";
 import type { NotificationMap } from "../../src/protocol.js";
-import { driveConnection, type ConnectionDriver } from "../../src/sync/connectionDriver.js";
 import { waitFor } from "../helpers/wait.js";
 import { FakeRemote } from "./fakeRemote.js";
 import { AUTH_KEY, harness, type Harness } from "./support.js";
@@ -14,26 +12,25 @@ const PROBE_MS = 5_000;
 
 describe("sync.error announces the next attempt", () => {
   let h: Harness | null = null;
-  let driver: ConnectionDriver | null = null;
   afterEach(async () => {
-    driver?.dispose();
     await h?.cleanup();
   });
 
   async function setup(reachable: boolean) {
     const remote = new FakeRemote();
     remote.relay.reachable = reachable;
-    h = await harness({ remote, init: false });
-    const stack = h;
-    driver = driveConnection(stack.manager, {
-      syncIntervalMs: PROBE_MS,
-      clock: stack.clock,
-      logger: silentLogger,
+    // Connecting by itself, as the daemon does.
+    h = await harness({
+      remote,
+      init: false,
+      autoConnect: true,
+      config: { syncIntervalMs: PROBE_MS },
       random: () => 0.5, // no jitter
     });
+    const stack = h;
     const errors: NotificationMap["sync.error"][] = [];
     stack.manager.on("error", (e) => errors.push(e));
-    await stack.manager.init({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    await stack.manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
     const next = async (n: number) => {
       await waitFor(() => errors.length >= n, { what: `sync.error #${n}` });
       return errors[n - 1]!;

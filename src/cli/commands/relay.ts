@@ -1,4 +1,4 @@
-// `caro-sync relay`: a self-hosted Jazz sync server in the foreground (SPEC §8).
+// `caro-sync relay`: a self-hosted Jazz sync server in the foreground (docs/cli.md).
 import { InvalidArgumentError, type Command } from "commander";
 import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
 import type { CliContext } from "../context.js";

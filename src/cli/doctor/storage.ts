@@ -38,7 +38,7 @@ export function checkSqliteFile(path: string, what: string, rebuildHint: string)
   }
 }
 
-// Hints: both stores can be rebuilt from the relay, but what is not yet uploaded lives only in the cache.
+// Jazz's storage can be rebuilt from the relay; the cache has `repair` (it salvages the queue).
 const stopMoveStart = (path: string) => `run \`caro-sync stop\`, move ${path} away, then \`caro-sync start\``;
 
 export const cacheIntegrityCheck: Check<DoctorContext> = {
@@ -47,7 +47,7 @@ export const cacheIntegrityCheck: Check<DoctorContext> = {
     checkSqliteFile(
       cachePath,
       "cache",
-      `${stopMoveStart(cachePath)} (it is rebuilt from the relay; changes not yet uploaded are lost)`,
+      "run `caro-sync repair`: it moves the file aside, salvages what was not uploaded yet and rebuilds the rest",
     ),
 };
 

@@ -1,21 +1,11 @@
 // The keys file: the derived keys (never the phrase), JSON, mode 0600 in a 0700 directory, replaced
 // atomically so a crash mid-save leaves the old file or the new one, never half of one.
 // Same discipline as the daemon's credentials file, with the client's own error type.
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { defaultPaths } from "../../config/load.js";
+import { fileModeOrNull, isExposed, removePrivateFile, writePrivateFile } from "../../fs/privateFile.js";
 import { KEY_BYTES, type SyncKeys } from "./keys.js";
 
 export interface StoredKeys {
@@ -64,14 +54,14 @@ export class KeysFile {
 
   /** null when absent; throws KeysFileError when group/other-accessible (like ssh), unreadable or malformed. */
   load(): StoredKeys | null {
-    let mode: number;
+    let mode: number | null;
     try {
-      mode = statSync(this.path).mode;
+      mode = fileModeOrNull(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw this.unreadable(err);
     }
-    if (process.platform !== "win32" && (mode & 0o077) !== 0) {
+    if (mode === null) return null;
+    if (isExposed(mode)) {
       throw new KeysFileError(
         "insecure_permissions",
         `keys file ${this.path} is accessible by group or others (mode ${(mode & 0o777).toString(8)})`,
@@ -110,29 +100,12 @@ export class KeysFile {
       }),
     );
     const doc = { version: stored.version, accountId: stored.accountId, keys, createdAt: stored.createdAt };
-    const dir = dirname(this.path);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = join(dir, `.${basename(this.path)}.${randomBytes(6).toString("hex")}.tmp`);
-    const fd = openSync(tmp, "wx", 0o600);
-    try {
-      try {
-        writeSync(fd, `${JSON.stringify(doc, null, 2)}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.path);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    syncDir(dir);
+    writePrivateFile(this.path, `${JSON.stringify(doc, null, 2)}\n`);
   }
 
   /** Deletes the file; no error when absent. */
   remove(): void {
-    rmSync(this.path, { force: true });
-    syncDir(dirname(this.path));
+    removePrivateFile(this.path);
   }
 
   private unreadable(cause: unknown): KeysFileError {
@@ -150,20 +123,5 @@ export class KeysFile {
       `keys file ${this.path} is malformed: ${detail}`,
       "move it away and run `caro-sync join` with your recovery phrase to derive the keys again",
     );
-  }
-}
-
-/** Makes a rename or unlink in `dir` durable (best effort: not every platform can fsync a directory). */
-function syncDir(dir: string): void {
-  if (process.platform === "win32") return;
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not fatal: the data itself was fsynced before the rename.
   }
 }

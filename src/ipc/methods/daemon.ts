@@ -1,4 +1,5 @@
-// daemon.* methods (SPEC §4): handshake, ping, health, shutdown, subscribe, metrics.
+// daemon.* methods: handshake, ping, health, shutdown, subscribe, metrics; and rpc.discover, the
+// OpenRPC convention's self-description (the document of src/protocol/openrpc.ts).
 import {
   DAEMON_CAPABILITIES,
   EVENT_NAMES,
@@ -10,6 +11,7 @@ import {
   type HealthResult,
   type NotificationMap,
 } from "../../protocol.js";
+import { openRpcDocument } from "../../protocol/openrpc.js";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { Clock } from "../../sync/clock.js";
 import type { Connection, PartialMethodTable } from "./types.js";
@@ -33,7 +35,9 @@ export interface DaemonMethodDeps {
   ): () => void;
 }
 
-export function daemonMethods(deps: DaemonMethodDeps): PartialMethodTable<"daemon"> {
+export function daemonMethods(
+  deps: DaemonMethodDeps,
+): PartialMethodTable<"daemon"> & PartialMethodTable<"rpc"> {
   const uptime = () => Math.max(0, Math.floor((deps.clock.now() - deps.startedAt) / 1000));
   const subscriptions = new Map<number, () => void>();
 
@@ -43,6 +47,7 @@ export function daemonMethods(deps: DaemonMethodDeps): PartialMethodTable<"daemo
   };
 
   return {
+    "rpc.discover": () => openRpcDocument(),
     "daemon.handshake": ({ protocolVersion }) => {
       if (major(protocolVersion) !== major(PROTOCOL_VERSION)) {
         throw new SyncError(ErrorCode.InvalidParams, `Unsupported protocol version ${protocolVersion}`, {

@@ -4,10 +4,11 @@ import type { PartialMethodTable } from "./types.js";
 
 export function syncMethods(manager: SyncManager): PartialMethodTable<"sync"> {
   return {
-    "sync.init": (params) => manager.init(params),
-    "sync.status": () => manager.status(),
-    "sync.push": (params) => manager.push(params),
-    "sync.pull": (params) => manager.pull(params),
+    "sync.init": (params) => manager.initialize(params),
+    "sync.status": () => manager.getStatus(),
+    // A client that hangs up stops an `ack: "relay"` wait (its entries stay queued).
+    "sync.push": (params, { signal }) => manager.pushEntries(params, { signal }),
+    "sync.pull": (params) => manager.pullEntries(params),
     "sync.delete": (params) => manager.deleteCommands(params.ids),
     "sync.now": () => manager.syncNow(),
     "sync.pause": () => manager.pause(),

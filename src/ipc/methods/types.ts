@@ -1,6 +1,7 @@
 // How the IPC layer sees a method: a handler for already-validated params. ipc/dispatch.ts
 // validates `params` with `paramsSchemas[method]` from protocol.ts before calling it, and is the one
-// place that turns a thrown error into a wire error (SyncError → its code; anything else → -32603).
+// place that turns a thrown error into a wire error (through sync/failures.ts toSyncError: a
+// SyncError keeps its code; anything else gets a fixed message, the detail goes to the log).
 import type { z } from "zod";
 import type { MethodName, NotificationMap, paramsSchemas, ResultOf } from "../../protocol.js";
 
@@ -11,10 +12,17 @@ export interface Connection {
   notify<E extends keyof NotificationMap>(method: E, params: NotificationMap[E]): void;
   /** Runs once when the connection closes; returns an unsubscribe function. */
   onClose(listener: () => void): () => void;
+  /**
+   * Aborted when the client is gone (the connection closed, or it hung up while requests were
+   * running): nobody is left to read an answer. A client that only half-closed is still reading.
+   */
+  readonly signal: AbortSignal;
 }
 
 export interface MethodContext {
   readonly connection: Connection;
+  /** The connection's signal: long waits (sync.push `ack: "relay"`) end when it aborts. */
+  readonly signal: AbortSignal;
 }
 
 export type ParamsOutput<M extends MethodName> = z.output<(typeof paramsSchemas)[M]>;

@@ -1,0 +1,69 @@
+// sync.status and daemon.health as pure assembly of what each part knows: the connection machine
+// (state, lastError, nextRetryAt, paused), sync progress (lastSync, the cursor handed out) and the
+// cache (counts, sizes, whether it can be written). Also the queue TTL check, which health runs on
+// every read so that `queue.failed` is current.
+import type { Logger } from "../log/logger.js";
+import type { HealthResult, StatusResult } from "../protocol.js";
+import type { ConnectionState } from "./connectionMachine.js";
+import type { LocalCache } from "./localCache.js";
+import type { SyncProgress } from "./progress.js";
+
+export interface ReportSources {
+  cache: LocalCache;
+  connection: ConnectionState;
+  progress: SyncProgress;
+  /** The relay link is up. */
+  connected: boolean;
+  now: number;
+}
+
+export function statusReport(
+  s: ReportSources & { identity: { deviceId: string; accountId: string } },
+): StatusResult {
+  const q = s.cache.queue.stats();
+  return {
+    state: s.connection.state,
+    connected: s.connected,
+    paused: s.connection.paused,
+    lastSync: s.progress.lastSync,
+    pendingUp: q.pending + q.failed,
+    pendingDown: s.cache.entries.countAfter(s.progress.handedOutCursor),
+    deviceId: s.identity.deviceId,
+    accountId: s.identity.accountId,
+  };
+}
+
+/**
+ * `healthy` is false when a real write to the cache fails now, or the last error is fatal (the
+ * credentials were refused, or the identity cannot be used with the relay).
+ */
+export function healthReport(
+  s: ReportSources & { relay: string; latency: number | null; offlineQueueTtlMs: number; logger: Logger },
+): Omit<HealthResult, "uptime"> {
+  const writable = s.cache.probeWritable();
+  if (writable) expireQueue(s.cache, { now: s.now, ttlMs: s.offlineQueueTtlMs, logger: s.logger });
+  const q = s.cache.queue.stats();
+  const e = s.connection.lastError;
+  return {
+    healthy: writable && !e?.fatal,
+    state: s.connection.state,
+    paused: s.connection.paused,
+    jazz: { connected: s.connected, relay: s.relay, latency: s.latency },
+    cache: { entries: s.cache.entries.count(), sizeBytes: s.cache.sizeBytes(), writable },
+    queue: {
+      pending: q.pending,
+      failed: q.failed,
+      oldestAgeMs: q.oldestEnqueuedAt === null ? null : Math.max(0, s.now - q.oldestEnqueuedAt),
+    },
+    lastSync: s.progress.lastSync,
+    lastError: e && { code: e.code, reason: e.reason, message: e.message, at: e.at },
+    nextRetryAt: s.connection.retryAt,
+  };
+}
+
+/** Queue rows older than the TTL become failed: counted, kept, retried on the next connection. */
+export function expireQueue(cache: LocalCache, opts: { now: number; ttlMs: number; logger: Logger }): void {
+  const moved = cache.queue.expire(opts.now - opts.ttlMs);
+  if (moved > 0)
+    opts.logger.warn({ count: moved }, "queued changes older than offlineQueueTtlMs marked failed");
+}

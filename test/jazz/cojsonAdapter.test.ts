@@ -1,0 +1,278 @@
+// One regression test per function of src/jazz/cojsonAdapter.ts, the only code that reaches below
+// cojson's documented API. A cojson upgrade that changes one of these internals fails here, by name,
+// instead of somewhere deep in the sync suites. Real LocalNodes, a real relay, real SQLite storage.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LocalNode, type RawCoMap, type RawCoStream } from "cojson";
+import { createWebSocketPeer } from "cojson-transport-ws";
+import { WebSocket } from "ws";
+import {
+  accountIdForAgentSecret,
+  addSyncPeer,
+  appendFeedItems,
+  contentOf,
+  editsByKey,
+  editsOf,
+  feedSessionLogs,
+  isAvailable,
+  isUploadComplete,
+  lastTransactionAt,
+  latestEdit,
+  loadCoValue,
+  loadTimeout,
+  onUploadStateChange,
+  setLoadTimeout,
+  storageHasCoValue,
+  storedSessionHeads,
+  subscribeToCoValue,
+} from "../../src/jazz/cojsonAdapter.js";
+import { jazzCrypto } from "../../src/jazz/crypto.js";
+import { openJazzStorage } from "../../src/jazz/sqliteDriver.js";
+import { startTestRelay, type TestRelay } from "../helpers/relay.js";
+import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A CoValue ID of the right shape that no node has. */
+const UNKNOWN_ID = "co_zNoSuchCoValue1111111111111";
+
+async function newNode() {
+  return LocalNode.withNewlyCreatedAccount({ creationProps: { name: "adapter-test" }, crypto: jazzCrypto });
+}
+
+async function relayPeer(url: string, id: string) {
+  const websocket = new WebSocket(url);
+  websocket.on("error", () => undefined);
+  await new Promise((resolve) => websocket.once("open", resolve));
+  return { websocket, peer: createWebSocketPeer({ id, role: "server", websocket }) };
+}
+
+describe("cojsonAdapter: cojsonInternals", () => {
+  it("accountIdForAgentSecret: the account header's ID, pinned for a known secret", () => {
+    const secret = jazzCrypto.agentSecretFromSecretSeed(new Uint8Array(32).fill(1));
+    // cojson 0.20.19. If this changes, existing users would reach a new, empty account.
+    assert.equal(accountIdForAgentSecret(secret, jazzCrypto), "co_zTU3ysLQKoP63TP2Fm1dNUoBwXb");
+  });
+
+  it("accountIdForAgentSecret: the ID a newly created account really gets", async () => {
+    const secret = jazzCrypto.newRandomAgentSecret();
+    const { node, accountID } = await LocalNode.withNewlyCreatedAccount({
+      creationProps: { name: "adapter-test" },
+      crypto: jazzCrypto,
+      initialAgentSecret: secret,
+    });
+    assert.equal(accountIdForAgentSecret(secret, jazzCrypto), accountID);
+    await node.gracefulShutdown();
+  });
+
+  it("setLoadTimeout: cojson's load timeout takes the value", () => {
+    const before = loadTimeout();
+    try {
+      setLoadTimeout(1234);
+      assert.equal(loadTimeout(), 1234);
+    } finally {
+      setLoadTimeout(before);
+    }
+  });
+});
+
+describe("cojsonAdapter: the raw core and RawCoMap.ops", () => {
+  let node: LocalNode;
+  before(async () => ({ node } = await newNode()));
+  after(() => node.gracefulShutdown());
+
+  it("contentOf and isAvailable: content of what the node has, undefined for what it lacks", () => {
+    const map = node.createGroup().createMap<RawCoMap>({ a: 1 });
+    assert.equal(isAvailable(node, map.id), true);
+    assert.equal(contentOf<RawCoMap>(node, map.id)?.get("a"), 1);
+    assert.equal(isAvailable(node, UNKNOWN_ID), false);
+    assert.equal(contentOf(node, UNKNOWN_ID), undefined);
+  });
+
+  it("subscribeToCoValue: called after each change, not at once, and no more after off()", async () => {
+    const map = node.createGroup().createMap<RawCoMap>();
+    let calls = 0;
+    const off = subscribeToCoValue(node, map.id, () => calls++);
+    await tick();
+    assert.equal(calls, 0, "not called on subscribe");
+    map.set("k", 1, "private");
+    await waitFor(() => calls >= 1, { what: "a change notification" });
+    off();
+    const seen = calls;
+    map.set("k", 2, "private");
+    await tick();
+    assert.equal(calls, seen, "no call after off()");
+  });
+
+  it("lastTransactionAt: madeAt of the latest transaction, 0 for an unknown CoValue", async () => {
+    const map = node.createGroup().createMap<RawCoMap>();
+    const before = Date.now();
+    map.set("k", 1, "private");
+    await tick();
+    const first = lastTransactionAt(node, map.id);
+    assert.ok(first >= before && first <= Date.now(), `${first} is the write's time`);
+    assert.equal(lastTransactionAt(node, UNKNOWN_ID), 0);
+  });
+
+  it("appendFeedItems: many items in one transaction, one feed item each, in order", async () => {
+    const feed = node.createGroup().createStream<RawCoStream>();
+    const items = [{ n: 1 }, { n: 2 }, { n: 3 }];
+    assert.equal(appendFeedItems(feed, items), true);
+    await tick();
+    const current = contentOf<RawCoStream>(node, feed.id)!;
+    const [session, ...others] = current.sessions();
+    assert.ok(session && others.length === 0, "one session");
+    // Through cojson's public reader: three items that share one transaction.
+    const read = [0, 1, 2].map((n) => current.nthItemIn(session, n));
+    assert.deepEqual(
+      read.map((i) => i?.value),
+      items,
+    );
+    assert.equal(new Set(read.map((i) => JSON.stringify(i?.tx))).size, 1, "one transaction");
+  });
+
+  it("feedSessionLogs: each session's items in order, arrays and items stable between reads", async () => {
+    const feed = node.createGroup().createStream<RawCoStream>();
+    appendFeedItems(feed, [{ n: 1 }]);
+    await tick();
+    const first = feedSessionLogs(contentOf<RawCoStream>(node, feed.id)!);
+    assert.equal(first.length, 1);
+    const [session, items] = first[0]!;
+    assert.equal(session, node.currentSessionID);
+    assert.deepEqual(
+      items.map((i) => i.value),
+      [{ n: 1 }],
+    );
+    assert.equal(typeof items[0]?.madeAt, "number");
+    const kept = items[0];
+    appendFeedItems(feed, [{ n: 2 }]);
+    await tick();
+    const [[, again]] = feedSessionLogs(contentOf<RawCoStream>(node, feed.id)!) as [[string, typeof items]];
+    // FeedCursor (rootRecords.ts) relies on this: appends extend the log, earlier items keep identity.
+    assert.equal(again[0], kept);
+    assert.deepEqual(
+      again.map((i) => i.value),
+      [{ n: 1 }, { n: 2 }],
+    );
+  });
+
+  it("editsOf, editsByKey and latestEdit: every edit of a key, in order, with its transaction", async () => {
+    const map = node.createGroup().createMap<RawCoMap>();
+    map.set("root", "first", "trusting");
+    map.set("root", "second", "trusting");
+    map.set("other", 7, "private");
+    map.delete("other", "private");
+    await tick();
+    const edits = editsOf(map, "root");
+    assert.deepEqual(
+      edits.map((e) => [e.value, e.deleted]),
+      [
+        ["first", false],
+        ["second", false],
+      ],
+    );
+    for (const e of edits) {
+      assert.equal(e.sessionID, node.currentSessionID);
+      assert.equal(typeof e.madeAt, "number");
+    }
+    assert.ok(edits[0]!.txIndex < edits[1]!.txIndex, "transaction order within the session");
+    assert.deepEqual(editsOf(map, "missing"), []);
+
+    const byKey = editsByKey(map);
+    assert.deepEqual([...byKey.keys()].sort(), ["other", "root"]);
+    assert.deepEqual(
+      byKey.get("other")?.map((e) => [e.value, e.deleted]),
+      [
+        [7, false],
+        [undefined, true],
+      ],
+    );
+    assert.equal(latestEdit(map, "root")?.value, "second");
+    assert.equal(latestEdit(map, "other")?.deleted, true);
+    assert.equal(latestEdit(map, "missing"), undefined);
+  });
+});
+
+describe("cojsonAdapter: syncManager and loadCoValueCore, against a relay", () => {
+  let relay: TestRelay;
+  const sockets: WebSocket[] = [];
+  const nodes: LocalNode[] = [];
+  before(async () => (relay = await startTestRelay()));
+  after(async () => {
+    for (const n of nodes) await n.gracefulShutdown();
+    for (const s of sockets) s.close();
+    await relay.stop();
+  });
+
+  it("addSyncPeer, onUploadStateChange, isUploadComplete: a write goes unsynced, then the relay confirms it", async () => {
+    const { node } = await newNode();
+    nodes.push(node);
+    const { websocket, peer } = await relayPeer(relay.url, "relay");
+    sockets.push(websocket);
+    addSyncPeer(node, peer);
+    await waitFor(() => isUploadComplete(node), { what: "the account's upload" });
+    const states: boolean[] = [];
+    const off = onUploadStateChange(node, (synced) => states.push(synced));
+    assert.deepEqual(states, [true], "called at once with the current state");
+    node.createGroup().createMap<RawCoMap>({ a: 1 });
+    await waitFor(() => states.includes(false), { what: "the write to count as unsynced" });
+    await waitFor(() => states.at(-1) === true, { what: "the relay's confirmation" });
+    assert.equal(isUploadComplete(node), true);
+    off();
+  });
+
+  it("loadCoValue: true once loaded from the relay; false at once for the unknown, skipping the relay", async () => {
+    const { node: writer, accountID, accountSecret } = await newNode();
+    nodes.push(writer);
+    const w = await relayPeer(relay.url, "relay");
+    sockets.push(w.websocket);
+    addSyncPeer(writer, w.peer);
+    const map = writer.createGroup().createMap<RawCoMap>({ a: 1 });
+    await waitFor(() => isUploadComplete(writer), { what: "the writer's upload" });
+
+    const r = await relayPeer(relay.url, "relay");
+    sockets.push(r.websocket);
+    const reader = await LocalNode.withLoadedAccount({
+      accountID,
+      accountSecret,
+      sessionID: undefined,
+      peers: [r.peer],
+      crypto: jazzCrypto,
+    });
+    nodes.push(reader);
+    assert.equal(isAvailable(reader, map.id), false);
+    assert.equal(await loadCoValue(reader, map.id), true);
+    assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
+    const started = Date.now();
+    assert.equal(await loadCoValue(reader, UNKNOWN_ID, "relay"), false);
+    assert.ok(Date.now() - started < 2000, "did not wait for the skipped peer");
+  });
+});
+
+describe("cojsonAdapter: SQL on cojson's storage tables", () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  before(async () => (dir = await tempDir("cs-ad-")));
+  after(() => dir.cleanup());
+
+  it("storageHasCoValue and storedSessionHeads read what cojson stored", async () => {
+    const { storage, driver } = openJazzStorage(join(dir.path, "jazz.db"));
+    const { node } = await LocalNode.withNewlyCreatedAccount({
+      creationProps: { name: "adapter-test" },
+      crypto: jazzCrypto,
+      storage,
+    });
+    try {
+      const map = node.createGroup().createMap<RawCoMap>({ a: 1 });
+      map.set("a", 2, "private");
+      await waitFor(() => storageHasCoValue(driver, map.id), { what: "the map in storage" });
+      assert.equal(storageHasCoValue(driver, UNKNOWN_ID), false);
+      const key = `${map.id} ${node.currentSessionID}`;
+      // Two transactions in the map's session (the initial content, then the set).
+      await waitFor(() => storedSessionHeads(driver).get(key) === 2, { what: "both transactions stored" });
+    } finally {
+      await node.gracefulShutdown();
+      driver.closeDb();
+    }
+  });
+});
