@@ -143,7 +143,9 @@ describe("e2e: the caro-sync command, from a phrase to history on another device
     assert.equal(run.stdout, "");
     const error = (JSON.parse(run.stderr) as { error: { reason: string; message: string } }).error;
     assert.equal(error.reason, "phrase_checksum");
-    for (const w of words) assert.ok(!error.message.includes(w), "the error names no word of the phrase");
+    // A fixed text, built from nothing the user typed (a substring test cannot tell: BIP39 has
+    // everyday words such as "check" and "match").
+    assert.equal(error.message, "the recovery phrase checksum does not match");
     assert.equal(existsSync(join(c.path, ".config", "cmdai", "sync-keys.json")), false);
     assert.equal(existsSync(join(c.path, ".config", "cmdai", "sync-credentials.json")), false);
     assert.equal(existsSync(join(c.path, ".cache", "cmdai", "sync.db")), false, "no daemon was started");
@@ -182,8 +184,15 @@ describe("e2e: the caro-sync command, from a phrase to history on another device
     ];
     const plaintexts = COMMANDS.flatMap((x) => [x.prompt, x.command]);
     for (const file of files) {
-      assert.equal((await stat(file)).mode & 0o077, 0, `${file} is readable by others`);
-      const bytes = await readFile(file);
+      // A daemon still closing SQLite after `stop` may remove its -shm file meanwhile: gone is not a leak.
+      const [info, bytes] = await Promise.all([stat(file), readFile(file)]).catch(
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === "ENOENT") return [null, null] as const;
+          throw err;
+        },
+      );
+      if (!info || !bytes) continue;
+      assert.equal(info.mode & 0o077, 0, `${file} is readable by others`);
       const text = bytes.toString("latin1");
       assert.ok(!text.includes(phrase), `the phrase is in ${file}`);
       for (const s of secrets) assert.ok(!text.includes(s), `part of the phrase is in ${file}`);
