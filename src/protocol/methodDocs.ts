@@ -224,7 +224,8 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
     example: { params: {}, result: { paused: false } },
   },
   "sync.reset": {
-    summary: "Forgets this device's identity, cache and queue; the state becomes UNINITIALIZED.",
+    summary:
+      "Forgets this device's identity, cache and queue; the state becomes UNINITIALIZED. Refused while changes are not yet on the relay, unless discardUnsynced.",
     errors: ["InvalidParams", ...GATED],
     example: { params: { confirm: true }, result: { reset: true } },
   },

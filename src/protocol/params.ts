@@ -93,7 +93,11 @@ export const paramsSchemas = {
   "sync.now": empty,
   "sync.pause": empty,
   "sync.resume": empty,
-  "sync.reset": z.object({ confirm: z.literal(true) }),
+  "sync.reset": z.object({
+    confirm: z.literal(true),
+    /** Forget entries the relay has not confirmed too; without it such a reset is refused. */
+    discardUnsynced: z.boolean().optional(),
+  }),
   "device.register": z.object({
     name: z.string().min(1).max(200),
     platform: z.string().min(1).max(50),

@@ -137,9 +137,20 @@ export class SyncManager {
     return { paused: false };
   }
 
-  /** Forgets the identity, the cache and the queue on this device; state → UNINITIALIZED. */
-  async reset(): Promise<{ reset: true }> {
+  /**
+   * Forgets the identity, the cache and the queue on this device; state → UNINITIALIZED. Refused
+   * (-32602, reason `unsynced_changes`, `pending`) while the relay has not confirmed every accepted
+   * change, unless `discardUnsynced`: a reset must not silently lose what a client was told is stored.
+   */
+  async reset(opts: { discardUnsynced?: boolean | undefined } = {}): Promise<{ reset: true }> {
     if (this.state !== "ONLINE" && this.state !== "OFFLINE") this.requireReady("sync.reset");
+    const pending = this.pendingOperations();
+    if (pending > 0 && opts.discardUnsynced !== true)
+      throw new SyncError(ErrorCode.InvalidParams, `${pending} changes have not reached the relay yet`, {
+        reason: "unsynced_changes",
+        pending,
+        hint: "wait until `caro sync status` shows nothing to upload, or pass discardUnsynced: true to lose them",
+      });
     await forgetIdentity(this.parts);
     return { reset: true };
   }

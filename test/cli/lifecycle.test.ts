@@ -61,17 +61,8 @@ describe("caro-sync start / stop with the real daemon", () => {
       "not_initialized",
     );
 
-    // `caro-sync init` comes with the key commands; the client library does it meanwhile.
-    const client = await SyncClient.connect({ socketPath: socket });
-    try {
-      await client.init({
-        authKey: randomBytes(32).toString("base64"),
-        deviceName: "e2e",
-        platform: "linux",
-      });
-    } finally {
-      client.close();
-    }
+    // An identity over the protocol (test/e2e/cliFlow.test.ts covers `caro-sync init` itself).
+    await initOverSocket({ socketPath: socket });
     const status = await waitFor(
       async () => {
         const r = await run(["status", "--json"]);
@@ -113,6 +104,21 @@ describe("caro-sync start / stop with the real daemon", () => {
     assert.equal(notRunning.code, 3);
   });
 
+  it("reset refuses while changes are not on the relay (exit 2, their count), and --discard-unsynced resets", async () => {
+    await initOverSocket({ socketPath: socket, autoStart: true });
+    const refused = await run(["reset", "--yes", "--json"]);
+    assert.equal(refused.code, 2, refused.stderr);
+    const { error } = JSON.parse(refused.stderr) as { error: { reason: string; data: { pending: number } } };
+    assert.equal(error.reason, "unsynced_changes");
+    assert.ok(error.data.pending >= 1, "this device's own record at least");
+    const status = await run(["status", "--json"]);
+    assert.equal(status.code, 0, "still initialized");
+    const reset = await run(["reset", "--yes", "--discard-unsynced", "--json"]);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal((await run(["status", "--json"])).code, 4, "now uninitialized");
+    assert.equal((await run(["stop"])).code, 0);
+  });
+
   it("start shows config warnings (a misspelt key) on the terminal, not only in the log", async () => {
     await mkdir(join(home.path, ".config", "cmdai"), { recursive: true, mode: 0o700 });
     await writeFile(join(home.path, ".config", "cmdai", "sync-daemon.json"), '{"syncIntervalMS": 1000}');
@@ -124,3 +130,13 @@ describe("caro-sync start / stop with the real daemon", () => {
     assert.equal(stopped.code, 0, stopped.stderr);
   });
 });
+
+/** sync.init with a random authKey, as a client that derived it would. */
+async function initOverSocket(opts: { socketPath: string; autoStart?: boolean }): Promise<void> {
+  const client = await SyncClient.connect(opts);
+  try {
+    await client.init({ authKey: randomBytes(32).toString("base64"), deviceName: "e2e", platform: "linux" });
+  } finally {
+    client.close();
+  }
+}

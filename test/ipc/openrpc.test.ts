@@ -225,7 +225,8 @@ describe("a real daemon against the OpenRPC document", () => {
     check("daemon.metrics", await client.metrics());
     check("daemon.health", await client.health());
     check("daemon.unsubscribe", await client.unsubscribe());
-    check("sync.reset", await client.reset());
+    await checkError("sync.reset", client.reset(), ErrorCode.InvalidParams);
+    check("sync.reset", await client.reset({ confirm: true, discardUnsynced: true }));
     // A join with the relay unreachable: the root is on the relay, so syncRootId is null (documented).
     const authKey = Buffer.alloc(32, 6).toString("base64");
     const joined = check(

@@ -127,11 +127,25 @@ describe("sync lifecycle", () => {
     chmodSync(h.config.credentialsPath, 0o600);
   });
 
+  it("reset refuses while changes are unconfirmed by the relay, naming their count, and forgets nothing", async () => {
+    h = await harness();
+    await h.manager.pushEntries({ entries: [command(), command()] });
+    const err = await h.manager.reset().catch((e: unknown) => e);
+    assert.ok(err instanceof SyncError);
+    assert.equal(err.code, ErrorCode.InvalidParams);
+    assert.equal(err.data.reason, "unsynced_changes");
+    // The two commands and this device's own record, all still queued.
+    assert.equal(err.data.pending, 3);
+    assert.notEqual(h.manager.state, "UNINITIALIZED");
+    assert.equal(existsSync(h.config.credentialsPath), true);
+    assert.equal(h.cache.queue.size(), 3);
+  });
+
   it("reset forgets identity, cache and queue, returns to UNINITIALIZED, and stays so after a restart", async () => {
     h = await harness();
     await h.manager.pushEntries({ entries: [command(), command()] });
     h.manager.pause();
-    assert.deepEqual(await h.manager.reset(), { reset: true });
+    assert.deepEqual(await h.manager.reset({ discardUnsynced: true }), { reset: true });
     assert.equal(h.manager.state, "UNINITIALIZED");
     assert.equal(existsSync(h.config.credentialsPath), false);
     assert.equal(h.cache.entries.count(), 0);

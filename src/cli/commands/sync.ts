@@ -9,6 +9,7 @@ import { confirm, parseEntries, readInput } from "../input.js";
 import { when } from "../output.js";
 import { progress, table } from "../ui.js";
 import type { Action } from "../program.js";
+import { RpcError } from "../../client/errors.js";
 import { pushInBatches } from "../../client/pushInBatches.js";
 import { keysFile } from "../keys.js";
 
@@ -61,7 +62,8 @@ export function registerSyncCommands(program: Command, action: Action): void {
     .command("reset")
     .description("forget this device's sync identity, cache and queue")
     .option("-y, --yes", "do not ask for confirmation (required with --json)")
-    .action(action((ctx, opts: { yes?: boolean }) => reset(ctx, opts)));
+    .option("--discard-unsynced", "also forget changes the relay has not confirmed yet (they are lost)")
+    .action(action((ctx, opts: ResetOptions) => reset(ctx, opts)));
 }
 
 function integer(value: string): number {
@@ -176,7 +178,12 @@ async function simple(ctx: CliContext, what: "pause" | "resume" | "now"): Promis
   return EXIT.ok;
 }
 
-async function reset(ctx: CliContext, opts: { yes?: boolean }): Promise<number> {
+interface ResetOptions {
+  yes?: boolean;
+  discardUnsynced?: boolean;
+}
+
+async function reset(ctx: CliContext, opts: ResetOptions): Promise<number> {
   if (!opts.yes) {
     if (ctx.json || !process.stdin.isTTY) {
       throw new UsageError("reset needs confirmation", "pass --yes to confirm");
@@ -189,7 +196,25 @@ async function reset(ctx: CliContext, opts: { yes?: boolean }): Promise<number> 
       return EXIT.failure;
     }
   }
-  const result = await ctx.withClient((client) => client.reset(), work);
+  const result = await ctx.withClient(async (client) => {
+    try {
+      return await client.reset({ confirm: true, discardUnsynced: opts.discardUnsynced === true });
+    } catch (err) {
+      // Changes the relay does not have yet: say how many, and ask (on a terminal) before losing them.
+      if (!(err instanceof RpcError) || err.reason !== "unsynced_changes" || ctx.json || !process.stdin.isTTY)
+        throw err;
+      const pending = Number((err.data as { pending?: number } | undefined)?.pending ?? 0);
+      const lose = await confirm(
+        `${pending} changes have not reached the relay yet and would be lost. Reset anyway?`,
+      );
+      if (!lose) return null;
+      return await client.reset({ confirm: true, discardUnsynced: true });
+    }
+  }, work);
+  if (result === null) {
+    ctx.out.print("reset cancelled: nothing was forgotten");
+    return EXIT.failure;
+  }
   // The keys belong to the identity just forgotten.
   keysFile().remove();
   ctx.out.result(result, () => "this device's sync identity, keys, cache and queue are forgotten");

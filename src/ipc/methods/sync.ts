@@ -13,6 +13,6 @@ export function syncMethods(manager: SyncManager): PartialMethodTable<"sync"> {
     "sync.now": () => manager.syncNow(),
     "sync.pause": () => manager.pause(),
     "sync.resume": () => manager.resume(),
-    "sync.reset": () => manager.reset(),
+    "sync.reset": (p) => manager.reset(p),
   };
 }
