@@ -1,29 +1,23 @@
 // The credentials file (docs/architecture.md): JSON, mode 0600 in a 0700 directory, replaced atomically.
-import { readFileSync } from "node:fs";
-import { fileModeOrNull, isExposed, removePrivateFile, writePrivateFile } from "../fs/privateFile.js";
+import { readPrivateFile, removePrivateFile, writePrivateFile } from "../fs/privateFile.js";
 import { CredentialsError, type CredentialStore, type Credentials } from "../sync/credentials.js";
 
 export class CredentialsFile implements CredentialStore {
   constructor(readonly path: string) {}
 
   load(): Credentials | null {
-    let mode: number | null;
-    try {
-      mode = fileModeOrNull(this.path);
-    } catch (err) {
-      throw this.unreadable(err);
-    }
-    if (mode === null) return null;
-    if (isExposed(mode)) {
+    const read = readPrivateFile(this.path);
+    if (read.kind === "absent") return null;
+    if (read.kind === "exposed")
       throw new CredentialsError(
         "insecure_permissions",
-        `credentials file ${this.path} is accessible by group or others (mode ${(mode & 0o777).toString(8)})`,
-        `run: chmod 600 ${this.path}`,
+        `credentials file ${this.path} ${read.problem}`,
+        read.hint,
       );
-    }
+    if (read.kind === "unreadable") throw this.unreadable(read.error);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(this.path, "utf8"));
+      parsed = JSON.parse(read.text);
     } catch (err) {
       throw this.unreadable(err);
     }

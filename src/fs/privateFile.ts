@@ -2,11 +2,21 @@
 // (a temp file 0600, fsync, rename, fsync of the directory), so a crash leaves the old file or the
 // new one, never half of one; and judged unsafe when group or others can access them (like ssh).
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** The file's mode bits, or null when it does not exist; other stat errors are thrown. */
-export function fileModeOrNull(path: string): number | null {
+function fileModeOrNull(path: string): number | null {
   try {
     return statSync(path).mode;
   } catch (err) {
@@ -16,8 +26,35 @@ export function fileModeOrNull(path: string): number | null {
 }
 
 /** True when group or others may access a file of this mode (never on Windows, which has no such bits). */
-export function isExposed(mode: number): boolean {
+function isExposed(mode: number): boolean {
   return process.platform !== "win32" && (mode & 0o077) !== 0;
+}
+
+/** What reading a private file found; the callers turn the failures into their own error types. */
+export type PrivateRead =
+  | { kind: "absent" }
+  | { kind: "exposed"; mode: number; problem: string; hint: string }
+  | { kind: "unreadable"; error: unknown }
+  | { kind: "text"; text: string };
+
+/** Reads `path` as UTF-8 unless it is absent or others may access it (then it is not read at all). */
+export function readPrivateFile(path: string): PrivateRead {
+  let mode: number | null;
+  try {
+    mode = fileModeOrNull(path);
+  } catch (error) {
+    return { kind: "unreadable", error };
+  }
+  if (mode === null) return { kind: "absent" };
+  if (isExposed(mode)) {
+    const problem = `is accessible by group or others (mode ${(mode & 0o777).toString(8)})`;
+    return { kind: "exposed", mode, problem, hint: `run: chmod 600 ${path}` };
+  }
+  try {
+    return { kind: "text", text: readFileSync(path, "utf8") };
+  } catch (error) {
+    return { kind: "unreadable", error };
+  }
 }
 
 /** Replaces `path` with `text` atomically, mode 0600; the directory is created 0700 if missing. */

@@ -1,11 +1,10 @@
 // The keys file: the derived keys (never the phrase), JSON, mode 0600 in a 0700 directory, replaced
 // atomically so a crash mid-save leaves the old file or the new one, never half of one.
 // Same discipline as the daemon's credentials file, with the client's own error type.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { defaultPaths } from "../../config/load.js";
-import { fileModeOrNull, isExposed, removePrivateFile, writePrivateFile } from "../../fs/privateFile.js";
+import { readPrivateFile, removePrivateFile, writePrivateFile } from "../../fs/privateFile.js";
 import { KEY_BYTES, type SyncKeys } from "./keys.js";
 
 export interface StoredKeys {
@@ -54,26 +53,12 @@ export class KeysFile {
 
   /** null when absent; throws KeysFileError when group/other-accessible (like ssh), unreadable or malformed. */
   load(): StoredKeys | null {
-    let mode: number | null;
-    try {
-      mode = fileModeOrNull(this.path);
-    } catch (err) {
-      throw this.unreadable(err);
-    }
-    if (mode === null) return null;
-    if (isExposed(mode)) {
-      throw new KeysFileError(
-        "insecure_permissions",
-        `keys file ${this.path} is accessible by group or others (mode ${(mode & 0o777).toString(8)})`,
-        `run: chmod 600 ${this.path}`,
-      );
-    }
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch (err) {
-      throw this.unreadable(err);
-    }
+    const read = readPrivateFile(this.path);
+    if (read.kind === "absent") return null;
+    if (read.kind === "exposed")
+      throw new KeysFileError("insecure_permissions", `keys file ${this.path} ${read.problem}`, read.hint);
+    if (read.kind === "unreadable") throw this.unreadable(read.error);
+    const text = read.text;
     let json: unknown;
     try {
       json = JSON.parse(text);
