@@ -1,6 +1,7 @@
 // What docs/openrpc.json says about each method and notification beyond its schemas: a summary,
 // the errors it can answer with, and one example (checked against the schemas by
 // test/ipc/openrpc.test.ts, so the examples cannot go stale). The prose is in docs/protocol.md.
+import { DAEMON_CAPABILITIES } from "./constants.js";
 import type { ERROR_REASON_VARIANTS, ErrorName } from "./errors.js";
 import type { EventName, NotificationMap } from "./notifications.js";
 import type { MethodName, ParamsOf } from "./params.js";
@@ -43,15 +44,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
         protocolVersion: "1.1.0",
         minSupportedVersion: "1.0.0",
         daemonVersion: "0.1.0",
-        capabilities: [
-          "batch",
-          "notifications",
-          "subscribe",
-          "metrics",
-          "ack.relay",
-          "pull.types",
-          "rpc.discover",
-        ],
+        capabilities: [...DAEMON_CAPABILITIES],
       },
     },
   },
