@@ -1,6 +1,6 @@
 // Shared setup for the Jazz suites: services with their own storage files, sample records, and a
 // collector that gathers what onRecords delivers.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { JazzSyncService } from "../../src/jazz/JazzSyncService.js";
@@ -8,7 +8,7 @@ import { silentLogger } from "../../src/log/logger.js";
 import type { RemoteRecord, RemoteSession } from "../../src/sync/remote.js";
 import { waitFor } from "../helpers/wait.js";
 
-export type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
+import type { CommandRecord } from "../helpers/records.js";
 export type PreferenceRecord = Extract<RemoteRecord, { type: "preference" }>;
 export type DeviceRecord = Extract<RemoteRecord, { type: "device" }>;
 
@@ -32,25 +32,9 @@ export function newAuthKey(): Uint8Array {
   return new Uint8Array(randomBytes(32));
 }
 
-/** A base64 blob shaped like the client's (version byte 0x01, nonce, ciphertext, tag). */
-export function blob(bytes = 64): string {
-  const buf = randomBytes(bytes);
-  buf[0] = 1;
-  return buf.toString("base64");
-}
+import { blob } from "../helpers/records.js";
 
-export function command(over: Partial<CommandRecord> = {}): CommandRecord {
-  return {
-    type: "command",
-    id: randomUUID(),
-    deviceId: "device-a",
-    encryptedPayload: blob(),
-    safetyLevel: "safe",
-    executed: false,
-    createdAt: Date.now(),
-    ...over,
-  };
-}
+export { blob, command, type CommandRecord } from "../helpers/records.js";
 
 export function preference(key: string, updatedAt: number, deviceId: string): PreferenceRecord {
   return { type: "preference", key, deviceId, encrypted: blob(32), updatedAt };

@@ -3,7 +3,7 @@
 // real relay), in the style of automerge-repo's runStorageAdapterTests(setup). Each test builds its
 // own fixture: one relay, devices with their own local storage, and relay controls.
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { keyString, recordKey } from "../../src/sync/records.js";
 import {
@@ -13,6 +13,7 @@ import {
   type RemoteRecord,
   type RemoteSession,
 } from "../../src/sync/remote.js";
+import { blob, command as commandRecord } from "../helpers/records.js";
 import { waitFor } from "../helpers/wait.js";
 
 export interface RemoteFixture {
@@ -26,21 +27,9 @@ export interface RemoteFixture {
 
 type Command = Extract<RemoteRecord, { type: "command" }>;
 
-function blob(): string {
-  return Buffer.concat([Buffer.from([1]), randomBytes(40)]).toString("base64");
-}
-
+/** A command record with a fixed creation time (the contract compares records whole). */
 function command(over: Partial<Command> = {}): Command {
-  return {
-    type: "command",
-    id: randomUUID(),
-    deviceId: "device-a",
-    encryptedPayload: blob(),
-    safetyLevel: "safe",
-    executed: false,
-    createdAt: 1_700_000_000_000,
-    ...over,
-  };
+  return commandRecord({ createdAt: 1_700_000_000_000, ...over });
 }
 
 const preference = (key: string, updatedAt: number): RemoteRecord => ({
