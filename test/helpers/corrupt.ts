@@ -12,7 +12,6 @@ import Database from "better-sqlite3";
 import { spawnDaemon, type DaemonProcess } from "./daemon.js";
 import { startTestRelay, type TestRelay } from "./relay.js";
 import { tempDir } from "./tmp.js";
-import { waitFor } from "./wait.js";
 import { command, randomAuthKey } from "../e2e/support.js";
 
 export interface QueuedCache {
@@ -48,10 +47,7 @@ export async function cacheWithQueue(opts: { uploaded: number; queued: number })
       deviceName: "corrupt",
       platform: "linux",
     });
-    await waitFor(async () => (await client.status()).state === "ONLINE", {
-      timeoutMs: 30_000,
-      what: "ONLINE",
-    });
+    await daemon.waitForState("ONLINE");
     const uploaded = Array.from({ length: opts.uploaded }, () => command(deviceId));
     const up = await client.push({ entries: uploaded, ack: "relay" });
     assert.equal(up.synced, uploaded.length, `uploaded: ${JSON.stringify(up.errors.slice(0, 3))}`);

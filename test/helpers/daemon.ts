@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { SyncClient } from "../../src/client/SyncClient.js";
-import type { EntryType, PulledEntry } from "../../src/protocol.js";
+import type { EntryType, PulledEntry, SyncState } from "../../src/protocol.js";
 import { tempDir } from "./tmp.js";
 import { waitFor } from "./wait.js";
 
@@ -22,6 +22,11 @@ export interface DaemonProcess {
   /** Resolves with the exit code (or signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
   client(): Promise<SyncClient>;
+  /**
+   * Polls sync.status until the daemon is in `state`. On timeout the error carries the last status
+   * and the tail of the daemon's log, so a failure in CI says why the state never came.
+   */
+  waitForState(state: SyncState, timeoutMs?: number): Promise<void>;
   /** SIGTERM, wait for exit; SIGKILL if it does not exit in time. */
   stop(): Promise<number | string>;
   /** Stops the daemon and removes its HOME. */
@@ -76,6 +81,25 @@ export async function spawnDaemon(
     exited,
     stderr: () => stderr,
     client: connect,
+    waitForState: async (state, timeoutMs = 30_000) => {
+      const client = await connect();
+      let last = "no answer";
+      try {
+        await waitFor(
+          async () => {
+            const status = await client.status();
+            last = JSON.stringify(status);
+            return status.state === state;
+          },
+          { timeoutMs, intervalMs: 50, what: `the daemon to be ${state}` },
+        );
+      } catch (err) {
+        const tail = stderr.split("\n").slice(-40).join("\n");
+        throw new Error(`${(err as Error).message}; last status ${last}; daemon log:\n${tail}`);
+      } finally {
+        client.close();
+      }
+    },
     stop,
     cleanup: async () => {
       await stop();

@@ -125,11 +125,7 @@ describe("a daemon forced onto WASM crypto syncs with a native-crypto device", (
       });
       assert.equal(init.accountId, deriveIdentity(new Uint8Array(authKey)).accountId);
       assert.match(daemon.stderr(), /"crypto":"wasm"/, "the daemon says it runs on WASM");
-      await waitFor(async () => (await client.status()).state === "ONLINE", {
-        what: "the daemon online",
-        timeoutMs: 20_000,
-        intervalMs: 50,
-      });
+      await daemon.waitForState("ONLINE");
       const fromDaemon = {
         id: randomUUID(),
         type: "command" as const,
