@@ -9,12 +9,15 @@
 //    that they are dropped, and one `daemon.notificationsDropped {dropped}` notification takes the
 //    place of each run of dropped ones, so the client learns exactly where and how many it missed.
 // A client that hangs up while its requests run aborts `signal`, so handlers stop waiting for it
-// (hangupProbe.ts tells a hang-up from a half-close).
+// (hangupProbe.ts tells a hang-up from a half-close). A connection that is idle (no subscription,
+// nothing in flight, nothing left to write) for `idleTimeoutMs` is dismissed; the server dismisses
+// idle ones to make room for new clients (admission.ts).
 import type { Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { ErrorCode, SyncError, type NotificationMap } from "../protocol.js";
-import { systemClock } from "../sync/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "../sync/clock.js";
 import { withDeadline } from "../sync/deadline.js";
+import { idleTimeoutError } from "./admission.js";
 import { encodeError, type Dispatcher } from "./dispatch.js";
 import { LineFramer, type FrameEvent } from "./framing.js";
 import { HangupProbe } from "./hangupProbe.js";
@@ -27,6 +30,11 @@ export interface ConnectionOptions {
   maxLineBytes: number;
   maxInFlight: number;
   maxQueuedNotifications: number;
+  /** Idle (see `idle`) and sending nothing for this long: dismissed. 0: never. */
+  idleTimeoutMs: number;
+  /** How long a dismissed connection waits for the client to close before it is destroyed. */
+  closeGraceMs: number;
+  clock: Clock;
   /** Called when a request starts and when it settles (the server counts in-flight work for stop()). */
   onRequestStart(): void;
   onRequestSettled(): void;
@@ -62,6 +70,10 @@ export class IpcConnection implements Connection {
   private queuedMessages = 0;
   private readonly gone = new AbortController();
   private readonly hangup: HangupProbe;
+  /** Subscriptions holding the connection open (holdOpen). */
+  private holds = 0;
+  private activityAt: number;
+  private idleTimer: TimerHandle | null = null;
 
   constructor(
     readonly id: number,
@@ -70,8 +82,11 @@ export class IpcConnection implements Connection {
   ) {
     this.framer = new LineFramer({ maxLineBytes: opts.maxLineBytes });
     this.hangup = new HangupProbe(socket, () => this.inFlight > 0 && !this.ending && !this.closed);
+    this.activityAt = opts.clock.now();
+    this.armIdleTimer(opts.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => {
       if (this.ending) return; // closing: input is read only to reach the client's FIN, then dropped
+      this.activityAt = opts.clock.now();
       this.framer.push(chunk);
       this.framerDrained = false;
       this.pump();
@@ -85,6 +100,7 @@ export class IpcConnection implements Connection {
       this.hangup.start();
     });
     socket.on("drain", () => {
+      this.activityAt = opts.clock.now();
       this.writeBlocked = false;
       this.flushNotifications();
       this.pump();
@@ -120,6 +136,56 @@ export class IpcConnection implements Connection {
     }
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
+  }
+
+  holdOpen(): () => void {
+    this.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holds--;
+      // Idle from now on: the idle timeout counts from the release, not from the subscription.
+      this.activityAt = this.opts.clock.now();
+    };
+  }
+
+  /** Closing it loses nothing: no subscription, no request in flight, no output pending, not closing. */
+  get idle(): boolean {
+    return (
+      !this.ending &&
+      !this.closed &&
+      this.holds === 0 &&
+      this.inFlight === 0 &&
+      !this.writeBlocked &&
+      this.queue.length === 0 &&
+      this.socket.writableLength === 0
+    );
+  }
+
+  /** When the client last sent something or was last answered (clock time). */
+  get lastActivity(): number {
+    return this.activityAt;
+  }
+
+  /** Ending or closed: it no longer counts against the connection budget. */
+  get closing(): boolean {
+    return this.ending || this.closed;
+  }
+
+  /**
+   * Closes the connection with one last line saying why: the error response
+   * `{"jsonrpc":"2.0","id":null,"error":…}` of `err`; nothing is read or answered after it
+   * (dismissSocket: closed by the client's FIN, or destroyed after closeGraceMs).
+   */
+  dismiss(err: SyncError): void {
+    if (this.closing) return;
+    this.ending = true;
+    this.clearIdleTimer();
+    this.hangup.stop();
+    this.queue = [];
+    this.queuedMessages = 0;
+    dismissSocket(this.socket, encodeError(null, err), this.opts.closeGraceMs);
   }
 
   stats(): ConnectionStats {
@@ -226,6 +292,7 @@ export class IpcConnection implements Connection {
       .catch((err: unknown) => this.opts.logger.error({ err, connection: this.id }, "dispatch rejected"))
       .finally(() => {
         this.inFlight--;
+        this.activityAt = this.opts.clock.now();
         this.opts.onRequestSettled();
         this.pump();
       })
@@ -269,12 +336,46 @@ export class IpcConnection implements Connection {
   private end(): void {
     if (this.ending || this.closed) return;
     this.ending = true;
+    this.clearIdleTimer();
     this.socket.end();
+  }
+
+  /**
+   * The idle timeout, checked lazily: activity only moves `activityAt`; the timer, when it fires,
+   * dismisses the connection if it has been idle long enough, or waits for the rest.
+   */
+  private armIdleTimer(ms: number): void {
+    if (this.opts.idleTimeoutMs <= 0) return;
+    // It must not keep the process alive: the server's listener does.
+    this.idleTimer = this.opts.clock.setTimeout(() => this.checkIdle(), ms, { unref: true });
+  }
+
+  private checkIdle(): void {
+    this.idleTimer = null;
+    if (this.closing) return;
+    const timeout = this.opts.idleTimeoutMs;
+    if (!this.idle) {
+      this.armIdleTimer(timeout);
+      return;
+    }
+    const idleFor = this.opts.clock.now() - this.activityAt;
+    if (idleFor < timeout) {
+      this.armIdleTimer(timeout - idleFor);
+      return;
+    }
+    this.opts.logger.debug({ connection: this.id, idleTimeoutMs: timeout }, "closing an idle connection");
+    this.dismiss(idleTimeoutError(timeout));
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) this.opts.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearIdleTimer();
     this.hangup.stop();
     this.gone.abort();
     this.queue = [];
@@ -290,4 +391,21 @@ export class IpcConnection implements Connection {
       this.opts.logger.error({ err, connection: this.id }, "close listener failed");
     }
   }
+}
+
+/**
+ * Writes `line` as the socket's last output and ends it. Input is read and dropped from then on (a
+ * client may have sent a request before it reads the line), so the client's FIN closes the socket;
+ * a client that keeps its end open is destroyed after `graceMs`.
+ */
+export function dismissSocket(socket: Socket, line: string, graceMs: number): void {
+  socket.on("error", () => {}); // an EPIPE here only means the client is already gone
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const grace = setTimeout(() => socket.destroy(), graceMs).unref();
+  socket.once("close", () => clearTimeout(grace));
+  socket.end(`${line}\n`);
+  socket.resume();
 }

@@ -1,13 +1,15 @@
 // The IPC server (docs/protocol.md): newline-delimited JSON-RPC 2.0 over a Unix socket (a named pipe on
 // Windows). It owns the socket file and the connections; each connection owns its flow control
-// (connection.ts); the dispatcher turns lines into responses (dispatch.ts).
+// (connection.ts); the dispatcher turns lines into responses (dispatch.ts); the connection budget
+// decides who gets in and who is closed to make room (admission.ts).
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { MAX_LINE_BYTES } from "../protocol.js";
-import { systemClock } from "../sync/clock.js";
+import { systemClock, type Clock } from "../sync/clock.js";
 import { withDeadline } from "../sync/deadline.js";
-import { IpcConnection } from "./connection.js";
-import type { Dispatcher } from "./dispatch.js";
+import { admit, CrowdLog, evictedError, refusedError } from "./admission.js";
+import { dismissSocket, IpcConnection } from "./connection.js";
+import { encodeError, type Dispatcher } from "./dispatch.js";
 import {
   clearStaleSocket,
   listenPrivately,
@@ -26,8 +28,20 @@ export interface IpcLimits {
   maxInFlightPerConnection: number;
   /** Notifications queued for a connection that is not reading; more are dropped and counted. */
   maxQueuedNotifications: number;
-  /** Connections served at once; further ones are closed on accept. */
+  /**
+   * Idle connections kept (no subscription, nothing in flight, nothing left to write); a new
+   * connection beyond it closes the one idle the longest, after an error line (admission.ts).
+   */
+  maxIdleConnections: number;
+  /**
+   * Connections open at once, subscribed and busy ones included. A new connection at the ceiling
+   * closes the one idle the longest; when none is idle it is itself refused with an error line.
+   */
   maxConnections: number;
+  /** An idle connection that sends nothing for this long is closed after an error line; 0: never. */
+  idleTimeoutMs: number;
+  /** A burst of evicted or refused connections ends after this long without one (one warning each). */
+  crowdQuietMs: number;
   /** How long start() waits for an existing socket to answer daemon.ping. */
   probeTimeoutMs: number;
   /** How long stop() lets a connection flush its output after end() before destroying it. */
@@ -38,7 +52,12 @@ export const DEFAULT_IPC_LIMITS: IpcLimits = {
   maxLineBytes: MAX_LINE_BYTES,
   maxInFlightPerConnection: 64,
   maxQueuedNotifications: 1000,
-  maxConnections: 256,
+  maxIdleConnections: 128,
+  maxConnections: 512,
+  // Longer than any pause of a person in an interactive command: `caro-sync init` holds its
+  // connection while the recovery phrase is written down.
+  idleTimeoutMs: 30 * 60_000,
+  crowdQuietMs: 10_000,
   probeTimeoutMs: 1000,
   closeGraceMs: 1000,
 };
@@ -48,6 +67,8 @@ export interface IpcServerOptions {
   dispatcher: Dispatcher;
   logger: Logger;
   limits?: Partial<IpcLimits>;
+  /** Drives the idle timeout, the activity order and the burst warnings (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface IpcStats {
@@ -82,9 +103,18 @@ export interface IpcServer {
   stats(): IpcStats;
 }
 
-export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcServerOptions): IpcServer {
+export function createIpcServer({
+  socketPath,
+  dispatcher,
+  logger,
+  limits,
+  clock = systemClock,
+}: IpcServerOptions): IpcServer {
   const config: IpcLimits = { ...DEFAULT_IPC_LIMITS, ...limits };
+  if (!(config.maxIdleConnections >= 1 && config.maxConnections >= 1))
+    throw new RangeError("IPC limits: maxIdleConnections and maxConnections must be at least 1");
   const open = new Set<IpcConnection>();
+  const crowd = new CrowdLog(logger, clock, config.crowdQuietMs);
   let server: Server | undefined;
   let socketIno: number | undefined;
   let nextId = 1;
@@ -97,12 +127,16 @@ export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcS
       socket.destroy();
       return;
     }
+    if (!makeRoom(socket)) return;
     const connection = new IpcConnection(nextId++, socket, {
       dispatcher,
       logger,
+      clock,
       maxLineBytes: config.maxLineBytes,
       maxInFlight: config.maxInFlightPerConnection,
       maxQueuedNotifications: config.maxQueuedNotifications,
+      idleTimeoutMs: config.idleTimeoutMs,
+      closeGraceMs: config.closeGraceMs,
       onRequestStart: () => inFlight++,
       onRequestSettled: () => {
         inFlight--;
@@ -120,14 +154,33 @@ export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcS
     });
   }
 
+  /** Applies the connection budget for a new socket: closes idle ones; false when it is refused. */
+  function makeRoom(socket: Socket): boolean {
+    const live = [...open].filter((c) => !c.closing);
+    const { evict, refuse } = admit(live, config);
+    if (evict.length === 0 && !refuse) return true;
+    const { maxIdleConnections, maxConnections } = config;
+    const idle = live.filter((c) => c.idle).length;
+    const context = { connections: live.length, idle, maxIdleConnections, maxConnections };
+    for (const victim of evict) {
+      logger.debug({ connection: victim.id }, "closing an idle connection to make room");
+      crowd.record("evicted", context);
+      victim.dismiss(evictedError(config));
+    }
+    if (!refuse) return true;
+    crowd.record("refused", context);
+    dismissSocket(socket, encodeError(null, refusedError(config)), config.closeGraceMs);
+    return false;
+  }
+
   async function start(): Promise<void> {
     if (server) throw new Error("IPC server already started");
     if (!usesNamedPipe()) {
       await prepareSocketDirectory(socketPath, logger);
       await clearStaleSocket(socketPath, config.probeTimeoutMs);
     }
+    // No `maxConnections` on the listener: Node would close further sockets without a word.
     const candidate = createServer({ allowHalfOpen: true }, accept);
-    candidate.maxConnections = config.maxConnections;
     await listenPrivately(candidate, socketPath);
     candidate.on("error", (err) => logger.error({ err }, "IPC server error"));
     try {
@@ -160,6 +213,7 @@ export function createIpcServer({ socketPath, dispatcher, logger, limits }: IpcS
     if (!listening) return;
     // Closing the listener first: new clients get ECONNREFUSED/ENOENT, not a half-served connection.
     const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+    crowd.stop();
     for (const connection of open) connection.stopAccepting();
     if (!(await waitIdle(drainMs))) {
       logger.warn({ inFlight, drainMs }, "IPC stop: requests still running after the drain bound");

@@ -42,6 +42,9 @@ export const ERROR_TABLE: Record<ErrorCode, { message: string; reason: string }>
 export const ERROR_REASON_VARIANTS = {
   UnsupportedProtocolVersion: { code: ErrorCode.InvalidParams, reason: "unsupported_protocol_version" },
   AccountNotFound: { code: ErrorCode.InvalidCredentials, reason: "account_not_found" },
+  /** On any connection, `id: null`, just before the daemon closes it (docs/protocol.md §7). */
+  TooManyConnections: { code: ErrorCode.RateLimited, reason: "too_many_connections" },
+  IdleTimeout: { code: ErrorCode.RateLimited, reason: "idle_timeout" },
 } as const;
 
 /** `error.data` of every error: the stable reason, a hint where the user can act, and details. */

@@ -1,13 +1,16 @@
 // A real IPC server on a Unix socket in a temp dir, with a small table of test handlers built from the
-// real handler signatures, and a line-oriented test client.
+// real handler signatures (and the real daemon.subscribe), and a line-oriented test client.
 import assert from "node:assert/strict";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { createDispatcher } from "../../src/ipc/dispatch.js";
+import { daemonMethods } from "../../src/ipc/methods/daemon.js";
 import type { Connection, PartialMethodTable } from "../../src/ipc/methods/types.js";
 import { createIpcServer, type IpcLimits, type IpcServer } from "../../src/ipc/server.js";
 import { createLogger, silentLogger, type Logger } from "../../src/log/logger.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { systemClock, type Clock } from "../../src/sync/clock.js";
 import { ErrorCode, SyncError, type JsonRpcId, type MethodName } from "../../src/protocol.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -34,6 +37,19 @@ export class Controls {
 
 /** Handlers with the real signatures: fast, slow (waits on `slowGate`), throwing, refusing. */
 export function testMethods(ctl: Controls) {
+  // The daemon's own subscribe (it marks the connection as subscribed); no event ever fires.
+  const real = daemonMethods({
+    version: "test",
+    startedAt: 0,
+    clock: systemClock,
+    metrics: createMetrics({ queueSize: () => 0 }),
+    health: () => {
+      throw new Error("not used");
+    },
+    pendingOperations: () => 0,
+    requestShutdown: () => {},
+    subscribe: () => () => {},
+  });
   const daemon: Partial<PartialMethodTable<"daemon">> = {
     "daemon.ping": () => {
       ctl.pings++;
@@ -47,11 +63,12 @@ export function testMethods(ctl: Controls) {
     "daemon.health": () => {
       throw new Error("secret internal detail: /home/user/.config/cmdai/sync-credentials.json");
     },
-    "daemon.subscribe": (params, { connection }) => {
-      ctl.subscribers.add(connection);
-      connection.onClose(() => ctl.subscribers.delete(connection));
-      return { subscribed: params?.events ?? [] };
+    "daemon.subscribe": (params, ctx) => {
+      ctl.subscribers.add(ctx.connection);
+      ctx.connection.onClose(() => ctl.subscribers.delete(ctx.connection));
+      return real["daemon.subscribe"](params, ctx);
     },
+    "daemon.unsubscribe": real["daemon.unsubscribe"],
   };
   const sync: Partial<PartialMethodTable<"sync">> = {
     "sync.now": () => {
@@ -82,7 +99,7 @@ export interface Harness {
 
 /** Starts a server; `logLines` receives its debug log when `captureLog` is set. */
 export async function startHarness(
-  opts: { limits?: Partial<IpcLimits>; captureLog?: boolean; socketName?: string } = {},
+  opts: { limits?: Partial<IpcLimits>; captureLog?: boolean; socketName?: string; clock?: Clock } = {},
 ): Promise<Harness> {
   const tmp = await tempDir("ipc-");
   const socketPath = join(tmp.path, opts.socketName ?? "s.sock");
@@ -92,7 +109,7 @@ export async function startHarness(
     ? createLogger({ level: "debug", destination: { write: (s: string) => void logLines.push(s) } })
     : silentLogger;
   const dispatcher = createDispatcher({ methods: testMethods(ctl), gate: (m) => ctl.gate(m), logger });
-  const server = createIpcServer({ socketPath, dispatcher, logger, limits: opts.limits });
+  const server = createIpcServer({ socketPath, dispatcher, logger, limits: opts.limits, clock: opts.clock });
   await server.start();
   const clients: TestClient[] = [];
   return {

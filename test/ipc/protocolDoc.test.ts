@@ -16,6 +16,9 @@ import {
   type MethodName,
 } from "../../src/protocol.js";
 import { buildOpenRpcDocument } from "../../src/protocol/openrpc.js";
+import { evictedError, idleTimeoutError, refusedError } from "../../src/ipc/admission.js";
+import { encodeError } from "../../src/ipc/dispatch.js";
+import { DEFAULT_IPC_LIMITS } from "../../src/ipc/server.js";
 import { documentValidators } from "./openrpcValidator.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -123,6 +126,16 @@ describe("docs/protocol.md", () => {
       const n = notifications.find((x) => x.name === e.method)!;
       assert.deepEqual(v.value(n["x-params"].$ref, e.params, { closed: true }), [], n.name);
     }
+    // The lines a crowded socket sends before it closes a connection, exactly as the daemon writes them.
+    const limits = sections("##").get("7. Limits and timeouts")!;
+    assert.deepEqual(
+      jsonExamples(limits),
+      [
+        evictedError(DEFAULT_IPC_LIMITS),
+        refusedError(DEFAULT_IPC_LIMITS),
+        idleTimeoutError(DEFAULT_IPC_LIMITS.idleTimeoutMs),
+      ].map((err) => JSON.parse(encodeError(null, err)) as unknown),
+    );
     const [overLong] = jsonExamples(sections("##").get("1. Transport and framing")!);
     assert.deepEqual(
       v.value("#/components/schemas/ErrorData", (overLong!.error as { data: unknown }).data),

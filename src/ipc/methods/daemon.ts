@@ -86,9 +86,11 @@ export function daemonMethods(
         deps.subscribe(event, (payload) => connection.notify(event as EventName, payload as never)),
       );
       const offClose = connection.onClose(() => unsubscribe(connection));
+      const release = connection.holdOpen();
       subscriptions.set(connection.id, () => {
         offs.forEach((off) => off());
         offClose();
+        release();
       });
       return { subscribed: events };
     },

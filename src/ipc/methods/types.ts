@@ -13,6 +13,11 @@ export interface Connection {
   /** Runs once when the connection closes; returns an unsubscribe function. */
   onClose(listener: () => void): () => void;
   /**
+   * Marks the connection as serving a subscription: while held it is never closed for being idle
+   * (neither to make room for new clients nor by the idle timeout). Returns the release function.
+   */
+  holdOpen(): () => void;
+  /**
    * Aborted when the client is gone (the connection closed, or it hung up while requests were
    * running): nobody is left to read an answer. A client that only half-closed is still reading.
    */
