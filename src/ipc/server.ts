@@ -115,6 +115,9 @@ export function createIpcServer({
     throw new RangeError("IPC limits: maxIdleConnections and maxConnections must be at least 1");
   const open = new Set<IpcConnection>();
   const crowd = new CrowdLog(logger, clock, config.crowdQuietMs);
+  // Built once: a burst closes hundreds of connections with the same two lines.
+  const evicted = evictedError(config);
+  const refusedLine = encodeError(null, refusedError(config));
   let server: Server | undefined;
   let socketIno: number | undefined;
   let nextId = 1;
@@ -165,11 +168,11 @@ export function createIpcServer({
     for (const victim of evict) {
       logger.debug({ connection: victim.id }, "closing an idle connection to make room");
       crowd.record("evicted", context);
-      victim.dismiss(evictedError(config));
+      victim.dismiss(evicted);
     }
     if (!refuse) return true;
     crowd.record("refused", context);
-    dismissSocket(socket, encodeError(null, refusedError(config)), config.closeGraceMs);
+    dismissSocket(socket, refusedLine, config.closeGraceMs);
     return false;
   }
 
