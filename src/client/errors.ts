@@ -35,7 +35,9 @@ export class ConnectionError extends Error {
         ? "no socket"
         : errno === "ECONNREFUSED"
           ? "connection refused"
-          : (errno ?? (cause instanceof Error ? cause.message : String(cause)));
+          : errno === "EAGAIN"
+            ? "its accept queue stayed full: the daemon is overloaded"
+            : (errno ?? (cause instanceof Error ? cause.message : String(cause)));
     return new ConnectionError(`cannot connect to the caro-sync daemon at ${socketPath} (${why})`, {
       socketPath,
       errno,

@@ -3,7 +3,25 @@
 import { createConnection, type Socket } from "node:net";
 import { ConnectionError } from "./errors.js";
 
-export function connectSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
+/**
+ * Connects within `timeoutMs`. A full listen backlog (EAGAIN: a flood of connections the daemon
+ * has not accepted yet) is retried with a short backoff until the deadline, since the daemon
+ * is alive and makes room (docs/protocol.md, "Crowded socket"); every other error fails at once.
+ */
+export async function connectSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (let backoffMs = 5; ; backoffMs = Math.min(backoffMs * 2, 100)) {
+    try {
+      return await connectOnce(socketPath, Math.max(1, deadline - Date.now()), timeoutMs);
+    } catch (err) {
+      const busy = err instanceof ConnectionError && err.errno === "EAGAIN";
+      if (!busy || Date.now() + backoffMs >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    }
+  }
+}
+
+function connectOnce(socketPath: string, remainingMs: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path: socketPath });
     const timer = setTimeout(() => {
@@ -15,7 +33,7 @@ export function connectSocket(socketPath: string, timeoutMs: number): Promise<So
           hint: "the daemon may be overloaded or hung; check `caro-sync health` or restart it",
         }),
       );
-    }, timeoutMs);
+    }, remainingMs);
     const onError = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
