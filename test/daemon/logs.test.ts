@@ -160,5 +160,6 @@ describe("the daemon's log", () => {
     );
     assert.equal(stacks[0]?.msg, "could not open the sync account");
     assert.equal(lines.filter((l) => l.msg === "relay connection failed").length, 1, "one line per kind");
+    assert.equal(lines.at(-1)?.msg, "daemon stopped", "the file is complete once the daemon has exited");
   });
 });
