@@ -2,7 +2,6 @@
 // Every part is built here and handed only the narrow things it needs; shutdown runs in reverse.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { pino } from "pino";
 import { CacheLockedError, openLocalStores } from "./cache/index.js";
 import { CacheCorruptError, EX_DATAERR, isCorruptionError } from "./cache/db.js";
 import { ConfigError, EX_CONFIG, loadConfig, type ConfigOverrides } from "./config/load.js";
@@ -15,6 +14,7 @@ import { syncMethods } from "./ipc/methods/sync.js";
 import type { MethodTable } from "./ipc/methods/types.js";
 import { AlreadyRunningError, createIpcServer } from "./ipc/server.js";
 import { clearStaleSocket, SocketDirectoryError, usesNamedPipe } from "./ipc/socket-file.js";
+import { exitAfterFatal, openLogFile, stderrOutput, type LogOutput } from "./log/logFile.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { instrumentMethods } from "./metrics/instrument.js";
 import { MetricsPortError, startMetricsServer, type MetricsServer } from "./metrics/httpServer.js";
@@ -55,7 +55,7 @@ export interface DaemonHandle {
  * Runs the daemon in this process until it stops. Resolves with the process exit code:
  * 0 after a clean shutdown, 78 for a configuration error (or a metrics port that cannot be bound),
  * 75 when another daemon is live.
- * `background: true` logs to config.logFile instead of stderr.
+ * `background: true` logs to config.logFile (rotated by size) instead of stderr.
  */
 export async function runDaemon(opts: { overrides: ConfigOverrides; background: boolean }): Promise<number> {
   // Everything the daemon creates (the cache, Jazz's storage and their WAL files, logs) is the
@@ -70,10 +70,8 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
     process.stderr.write(`caro-sync: configuration error: ${err.message}\n`);
     return EXIT.config;
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    destination: logDestination(config, opts.background),
-  });
+  const output = logOutput(config, opts.background);
+  const logger = createLogger({ level: config.logLevel, destination: output.destination });
   for (const warning of warnings) logger.warn(warning);
 
   // Signal handlers go in before the socket answers: a SIGTERM that arrives while starting is
@@ -95,19 +93,19 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
     daemon = await startDaemon({ config, logger });
   } catch (err) {
     removeSignalHandlers();
-    return startFailure(err, logger);
+    const code = startFailure(err, logger);
+    await output.close();
+    return code;
   }
   if (pendingSignal) void daemon.shutdown(pendingSignal);
 
   // A crash past per-message isolation leaves state unknown: log it and exit; the cache is durable.
-  process.on("uncaughtException", (err) => {
-    logger.fatal({ err }, "uncaught exception");
-    logger.flush();
-    process.exit(EXIT.software);
-  });
+  process.on("uncaughtException", (err) =>
+    exitAfterFatal({ logger, output, err, msg: "uncaught exception", code: EXIT.software }),
+  );
   const code = await daemon.stopped;
   removeSignalHandlers();
-  logger.flush();
+  await output.close();
   return code;
 }
 
@@ -154,10 +152,11 @@ function startFailure(err: unknown, logger: Logger): number {
   return EXIT.failure;
 }
 
-function logDestination(config: Readonly<Config>, background: boolean) {
-  if (!background) return pino.destination({ fd: 2, sync: true });
+/** stderr in the foreground; in the background config.logFile, rotated by size. */
+function logOutput(config: Readonly<Config>, background: boolean): LogOutput {
+  if (!background) return stderrOutput();
   mkdirSync(dirname(config.logFile), { recursive: true, mode: 0o700 });
-  return pino.destination({ dest: config.logFile, append: true, sync: true, mode: 0o600 });
+  return openLogFile({ path: config.logFile, maxBytes: config.logMaxBytes, files: config.logFiles });
 }
 
 /** Builds and starts every part. Throws AlreadyRunningError when a live daemon owns the socket. */

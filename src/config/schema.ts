@@ -3,6 +3,9 @@ import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 
 export const METRICS_PORT_EXPECTED = "expected an integer port from 0 to 65535 (0 = off)";
+/** Bounds of the background log's rotation: a file of at least 1 KiB, 2 to 100 files kept. */
+const LOG_MAX_BYTES_EXPECTED = "expected a whole number of bytes, at least 1024";
+const LOG_FILES_EXPECTED = "expected a whole number of files from 2 to 100";
 
 /** Keys allowed in ~/.config/cmdai/sync-daemon.json. Unknown keys warn; wrong types stop start-up. */
 export const fileConfigSchema = z.object({
@@ -11,6 +14,15 @@ export const fileConfigSchema = z.object({
     .regex(/^wss?:\/\/\S+$/, "a ws:// or wss:// URL")
     .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
+  /** The background log file is rotated once it reaches this size, in bytes. */
+  logMaxBytes: z.number().int(LOG_MAX_BYTES_EXPECTED).min(1024, LOG_MAX_BYTES_EXPECTED).optional(),
+  /** Log files kept: the active one and the rotated ones (logFile.1 … logFile.N-1). */
+  logFiles: z
+    .number()
+    .int(LOG_FILES_EXPECTED)
+    .min(2, LOG_FILES_EXPECTED)
+    .max(100, LOG_FILES_EXPECTED)
+    .optional(),
   cacheMaxSize: z
     .number()
     .int()
@@ -47,6 +59,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Log file used when the daemon runs in the background (`caro-sync start`). */
   logFile: string;
+  /** Size at which logFile is rotated (renamed logFile.1, the older ones shifted up). */
+  logMaxBytes: number;
+  /** Files kept, the active one included: the oldest rotated file beyond it is deleted. */
+  logFiles: number;
   cacheMaxSize: number;
   syncIntervalMs: number;
   offlineQueueTtlMs: number;
@@ -60,6 +76,8 @@ export interface Config {
 export const DEFAULTS = {
   relay: "wss://mesh.jazz.tools",
   logLevel: "info",
+  logMaxBytes: 10 * 1024 * 1024,
+  logFiles: 5,
   cacheMaxSize: 104_857_600,
   syncIntervalMs: 5_000,
   offlineQueueTtlMs: 86_400_000,

@@ -2,6 +2,7 @@
 // returns, in order, and feeds their outcomes back as events. It owns the retry timer and the
 // attempt in flight; every decision is the machine's. Also groups uploads into sync rounds.
 import type { Logger } from "../log/logger.js";
+import { RepeatGuard } from "../log/repeatGuard.js";
 import { ErrorCode, SyncError } from "../protocol.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import {
@@ -60,6 +61,10 @@ export class RelayConnection {
   private dispatching = false;
   /** One sync round per upload run, whoever asked for it. */
   private readonly rounds = new WeakMap<Promise<UploadResult>, Promise<SyncRound>>();
+  /** Attempts, opens and uploads fail the same way for hours: one full line each, then counts. */
+  private readonly attemptFailures: RepeatGuard;
+  private readonly openFailures: RepeatGuard;
+  private readonly uploadFailures: RepeatGuard;
 
   constructor(private readonly deps: RelayConnectionDeps) {
     const { emitter, clock, logger, link } = deps;
@@ -68,6 +73,11 @@ export class RelayConnection {
       emitter.emit("stateChange", { from, to, at: clock.now() });
     });
     link.onDisconnected((failure) => this.dispatch({ type: "dropped", failure }));
+    const guard = (level: "info" | "warn" | "error", msg: string, recoveredMsg: string) =>
+      new RepeatGuard({ logger, clock, level, msg, recoveredMsg });
+    this.attemptFailures = guard("info", "relay connection failed", "relay connection made");
+    this.openFailures = guard("error", "could not open the sync account", "opened the sync account");
+    this.uploadFailures = guard("warn", "upload not confirmed by the relay", "upload confirmed by the relay");
   }
 
   /** The machine's state: what health and status report. */
@@ -96,6 +106,7 @@ export class RelayConnection {
         const { next: state, effects } = step(this.c, next, this.env());
         this.c = state;
         if (next.type === "attemptFailed" || next.type === "dropped") this.logFailure(next);
+        if (next.type === "connected") this.attemptFailures.recovered();
         for (const effect of effects) this.perform(effect);
       }
     } finally {
@@ -222,26 +233,28 @@ export class RelayConnection {
   }
 
   private async tryOpen(): Promise<FailureSource | null> {
-    const { link, identity, logger } = this.deps;
+    const { link, identity } = this.deps;
     const creds = identity.get();
     if (!creds || !link.hasRemote) return null;
     if (creds.agentSecret === null) return { during: "localIdentity" };
     try {
       await link.open({ accountId: creds.accountId, agentSecret: creds.agentSecret }, creds.mode);
       this.saveRootId();
+      this.openFailures.recovered();
       return null;
     } catch (error) {
-      logger.error({ err: error }, "could not open the sync account");
+      this.openFailures.failed({ err: error });
       return { during: "open", error };
     }
   }
 
   private completeRound(result: UploadResult): SyncRound {
     if (result.error) {
-      this.deps.logger.warn({ err: result.error }, "upload not confirmed by the relay");
+      this.uploadFailures.failed({ err: result.error });
       this.dispatch({ type: "uploadFailed" });
       return { pushed: result.confirmed, pulled: 0, failed: true };
     }
+    this.uploadFailures.recovered();
     const round = { pushed: result.confirmed, pulled: this.deps.progress.takePulled(), failed: false };
     if (round.pushed > 0 || round.pulled > 0)
       this.deps.emitter.emit("syncComplete", {
@@ -270,10 +283,14 @@ export class RelayConnection {
   /** The raw detail of a failure goes to the log only (clients get failures.ts's safe text). */
   private logFailure(event: Extract<ConnectionEvent, { type: "attemptFailed" | "dropped" }>): void {
     const failure = event.type === "dropped" ? event.failure : sourceFailure(event.source);
-    this.deps.logger.info(
-      { failure: failure?.kind, detail: failure?.message, nextRetryAt: this.c.retryAt, phase: this.c.phase },
-      event.type === "dropped" ? "relay connection dropped" : "relay connection failed",
-    );
+    const fields = {
+      failure: failure?.kind,
+      detail: failure?.message,
+      nextRetryAt: this.c.retryAt,
+      phase: this.c.phase,
+    };
+    if (event.type === "dropped") this.deps.logger.info(fields, "relay connection dropped");
+    else this.attemptFailures.failed({ key: `${failure?.kind}: ${failure?.message}`, fields });
   }
 
   private env(): MachineEnv {

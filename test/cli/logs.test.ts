@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFile, mkdir, rename, truncate, writeFile } from "node:fs/promises";
+import { appendFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFile, mkdir, rename, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import pc from "picocolors";
 import { BIN_PATH } from "../../src/client/launch.js";
 import { formatLogLine, localTime } from "../../src/cli/logs/logFormat.js";
+import { followLog, tailLines } from "../../src/cli/logs/logTail.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { caroSync } from "./run.js";
@@ -26,6 +28,12 @@ function pinoLine(i: number, extra: Record<string, unknown> = {}): string {
 }
 
 const outLines = (stdout: string) => stdout.split("\n").filter((l) => l !== "");
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const seqLines = (from: number, to: number) =>
+  range(from, to)
+    .map((i) => pinoLine(i) + "\n")
+    .join("");
+const seqsOf = (stdout: string) => outLines(stdout).map((l) => Number(/message (\d+)/.exec(l)?.[1]));
 
 describe("caro-sync logs", () => {
   let home: { path: string; cleanup: () => Promise<void> };
@@ -107,6 +115,47 @@ describe("caro-sync logs", () => {
     const r = await run(["logs", "--lines", "ten"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--lines/);
+  });
+
+  it("reaches back into the rotated files when the current one holds fewer than N lines", async () => {
+    await writeFile(`${logFile}.2`, seqLines(0, 10));
+    await writeFile(`${logFile}.1`, seqLines(10, 20));
+    await writeFile(logFile, seqLines(20, 25));
+    try {
+      const twelve = await run(["logs", "--lines", "12"]);
+      assert.equal(twelve.code, 0, twelve.stderr);
+      assert.deepEqual(seqsOf(twelve.stdout), range(13, 25));
+      const all = await run(["logs", "--json", "--lines", "100"]);
+      assert.deepEqual(seqsOf(all.stdout), range(0, 25), "as far as the rotated files go");
+      const recent = await run(["logs", "--lines", "3"]);
+      assert.deepEqual(seqsOf(recent.stdout), range(22, 25), "the current file alone when it is enough");
+    } finally {
+      await rm(`${logFile}.1`, { force: true });
+      await rm(`${logFile}.2`, { force: true });
+    }
+  });
+
+  it("following, reads the last lines of a file rotated away before they were read, then the new file", async () => {
+    const path = join(home.path, "follow.log");
+    await writeFile(path, pinoLine(1) + "\n");
+    const { position } = await tailLines(path, 1);
+    const seen: string[] = [];
+    const stop = new AbortController();
+    const following = followLog(path, position, (line) => seen.push(line), stop.signal);
+    try {
+      await appendFile(path, pinoLine(2) + "\n");
+      await waitFor(() => seen.length === 1, { what: "the first appended line" });
+      // Appended, rotated and replaced in one go, as a rotating writer does, before the follower
+      // has looked again: line 3 is only in the renamed file.
+      appendFileSync(path, pinoLine(3) + "\n");
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, pinoLine(4) + "\n");
+      await waitFor(() => seen.length >= 3, { timeoutMs: 5_000, what: "lines 3 and 4" });
+    } finally {
+      stop.abort();
+      await following;
+    }
+    assert.deepEqual(seqsOf(seen.join("\n")), [2, 3, 4]);
   });
 
   describe("-f", () => {

@@ -25,6 +25,9 @@ describe("loadConfig", () => {
     assert.equal(config.cacheMaxSize, 104_857_600);
     assert.equal(config.syncIntervalMs, 5_000);
     assert.equal(config.offlineQueueTtlMs, 86_400_000);
+    assert.equal(config.logFile, "/home/u/.cache/cmdai/sync-daemon.log");
+    assert.equal(config.logMaxBytes, 10 * 1024 * 1024);
+    assert.equal(config.logFiles, 5);
     assert.equal(config.socketPath, "/home/u/.config/cmdai/sync.sock");
     assert.equal(config.cachePath, "/home/u/.cache/cmdai/sync.db");
     assert.equal(config.jazzStoragePath, "/home/u/.cache/cmdai/sync.jazz.db");
@@ -65,6 +68,14 @@ describe("loadConfig", () => {
     assert.equal(config.logLevel, "error");
   });
 
+  it("takes the log rotation's size and file count from the file", async () => {
+    await writeConfig(JSON.stringify({ logMaxBytes: 65_536, logFiles: 2 }));
+    const { config, warnings } = loadConfig({}, { HOME: home });
+    assert.equal(config.logMaxBytes, 65_536);
+    assert.equal(config.logFiles, 2);
+    assert.deepEqual(warnings, []);
+  });
+
   it("warns about unknown keys and keeps going", async () => {
     await writeConfig(JSON.stringify({ relay: "ws://x:1", colour: "blue" }));
     const { config, warnings } = loadConfig({}, { HOME: home });
@@ -82,6 +93,10 @@ describe("loadConfig", () => {
       JSON.stringify({ logLevel: "loud" }),
       /"logLevel".*expected one of trace, debug/,
     ],
+    ["a log file size under 1 KiB", JSON.stringify({ logMaxBytes: 100 }), /"logMaxBytes".*at least 1024/],
+    ["a fractional log file size", JSON.stringify({ logMaxBytes: 4096.5 }), /"logMaxBytes".*whole number/],
+    ["a single log file", JSON.stringify({ logFiles: 1 }), /"logFiles".*from 2 to 100/],
+    ["too many log files", JSON.stringify({ logFiles: 1000 }), /"logFiles".*from 2 to 100/],
     [
       "a relay that is not a WebSocket URL",
       JSON.stringify({ relay: "http://x" }),

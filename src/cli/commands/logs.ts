@@ -1,8 +1,10 @@
 // `caro-sync logs [-f] [--lines N]`: the background daemon's log file (pino JSON lines) for a
-// human, or the raw lines with --json (JSON lines output, like history).
+// human, or the raw lines with --json (JSON lines output, like history). The last lines reach back
+// into the rotated files (sync-daemon.log.1, .2, …) when the current one is short.
 import { join } from "node:path";
 import type { Command } from "commander";
 import { ConfigError, defaultPaths, loadConfig } from "../../config/load.js";
+import { rotatedLogPath } from "../../log/logFileName.js";
 import { formatLogLine, parseLogLine } from "../logs/logFormat.js";
 import { followLog, tailLines } from "../logs/logTail.js";
 import type { CliContext } from "../context.js";
@@ -31,7 +33,7 @@ async function logs(ctx: CliContext, opts: LogsOptions): Promise<number> {
   const path = logFilePath();
   let tail: Awaited<ReturnType<typeof tailLines>>;
   try {
-    tail = await tailLines(path, count);
+    tail = await tailLines(path, count, { older: (index) => rotatedLogPath(path, index) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {

@@ -2,7 +2,7 @@
 // appended. A line counts once it ends with "\n": pino writes a line in one write, but a reader
 // can still catch it half-written, and a torn line must not be printed as if it were whole.
 import { watch } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 
 const CHUNK_BYTES = 64 * 1024;
@@ -18,13 +18,29 @@ export interface LogPosition {
 }
 
 /**
- * The last `n` complete lines of `path` (blank lines left out), and the position just past the
- * last newline (a torn last line is read again, whole, by `followLog`). Throws ENOENT if absent.
+ * The last `n` complete lines of the log (blank lines left out), and the position just past the
+ * last newline of `path` (a torn last line is read again, whole, by `followLog`). When `path`
+ * holds fewer than `n`, the rest comes from the rotated files, `older(1)` (the newest) first, as
+ * far as they go. Throws ENOENT if `path` is absent.
  */
 export async function tailLines(
   path: string,
   n: number,
+  opts: { older?: (index: number) => string } = {},
 ): Promise<{ lines: string[]; position: LogPosition }> {
+  const current = await tailOfFile(path, n);
+  let lines = current.lines;
+  for (let index = 1; opts.older && lines.length < n; index++) {
+    const older = await tailOfFile(opts.older(index), n - lines.length).catch(nullIfAbsent);
+    if (older === null) break;
+    // Rotated since it was read: this is the file already read; the one before it comes next.
+    if (older.position.ino === current.position.ino) continue;
+    lines = [...older.lines, ...lines];
+  }
+  return { lines, position: current.position };
+}
+
+async function tailOfFile(path: string, n: number): Promise<{ lines: string[]; position: LogPosition }> {
   const fh = await open(path, "r");
   try {
     const { size, ino } = await fh.stat();
@@ -56,9 +72,11 @@ export async function tailLines(
 
 /**
  * Calls `onLine` for every complete line appended to `path` after `from`, until `signal` aborts.
- * When the file shrinks (truncated) or is replaced (another inode: rotated), it reads the new
- * content from its beginning; while the path is missing (between rotation and re-creation) it
- * waits. Resolves once stopped; rejects only on a read error other than ENOENT.
+ * It keeps the file it reads open, so when the log is rotated (renamed, a new file created in its
+ * place) the lines written to the old file before it went are read first, then the new file from
+ * its beginning. When the file shrinks (truncated) it reads it again from the beginning; while the
+ * path is missing (between rotation and re-creation) it waits. Resolves once stopped; rejects
+ * only on a read error other than ENOENT.
  */
 export async function followLog(
   path: string,
@@ -81,6 +99,7 @@ export async function followLog(
   } finally {
     watcher.close();
     clearInterval(poll);
+    await follower.close();
   }
 }
 
@@ -89,11 +108,13 @@ class LogFollower {
   /** Settles when the signal aborts (resolved) or a read fails (rejected). */
   readonly done: Promise<void>;
   private position: LogPosition;
+  /** The file `position` is in, held open across rotation. */
+  private held: FileHandle | null = null;
   /** Bytes after the last newline read: the start of a line still being written. */
   private pending = Buffer.alloc(0);
   /** The byte before `position.offset` as it was read: if it changed, the file was rewritten. */
   private lastByte: number | undefined;
-  private reading = false;
+  private reading: Promise<void> | null = null;
   private again = false;
   private fail: (err: Error) => void = () => {};
 
@@ -118,8 +139,7 @@ class LogFollower {
       this.again = true;
       return;
     }
-    this.reading = true;
-    void (async () => {
+    this.reading = (async () => {
       try {
         do {
           this.again = false;
@@ -128,39 +148,63 @@ class LogFollower {
       } catch (err) {
         this.fail(new Error(`cannot read ${this.path}`, { cause: err }));
       } finally {
-        this.reading = false;
+        this.reading = null;
       }
     })();
   }
 
+  /** After the last read: releases the file. */
+  async close(): Promise<void> {
+    await this.reading;
+    await this.held?.close();
+    this.held = null;
+  }
+
   private async readNew(): Promise<void> {
-    // Opened first and then fstat'ed, so the inode and size compared are those of what is read.
-    const fh = await openOrNull(this.path);
-    if (fh === null) return;
-    try {
-      const info = await fh.stat();
-      // Truncated and written again between two looks can leave it as long as before; the byte
-      // we last read no longer being there gives that away.
-      if (
-        info.ino !== this.position.ino ||
-        info.size < this.position.offset ||
-        (await byteAt(fh, this.position.offset - 1)) !== this.lastByte
-      ) {
-        this.position = { ino: info.ino, offset: 0 };
-        this.pending = Buffer.alloc(0);
-        this.lastByte = undefined;
-      }
-      for (;;) {
-        const buf = Buffer.alloc(CHUNK_BYTES);
-        const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, this.position.offset);
-        if (bytesRead === 0) return;
-        this.position.offset += bytesRead;
-        this.lastByte = buf[bytesRead - 1];
-        this.take(buf.subarray(0, bytesRead));
-      }
-    } finally {
-      await fh.close();
+    const ino = await inodeOrNull(this.path);
+    if (this.held && ino !== this.position.ino) {
+      // Rotated away (or removed): its last lines first. A writer that rotates closes the file
+      // before renaming it, so once the name points elsewhere nothing more is appended to it.
+      await this.drain(this.held);
+      if (this.pending.length > 0) this.emit(this.pending.toString("utf8"));
+      await this.held.close();
+      this.held = null;
     }
+    if (ino === null) return;
+    if (!this.held) {
+      const fh = await openOrNull(this.path);
+      if (fh === null) return;
+      this.held = fh;
+      // fstat, not the stat above: the path may have been replaced once more in between.
+      const opened = (await fh.stat()).ino;
+      if (opened !== this.position.ino) this.restart(opened);
+    }
+    await this.drain(this.held);
+  }
+
+  /** Reads `fh` from the position to its end. */
+  private async drain(fh: FileHandle): Promise<void> {
+    const info = await fh.stat();
+    // Truncated and written again between two looks can leave it as long as before; the byte
+    // we last read no longer being there gives that away.
+    if (info.size < this.position.offset || (await byteAt(fh, this.position.offset - 1)) !== this.lastByte) {
+      this.restart(info.ino);
+    }
+    for (;;) {
+      const buf = Buffer.alloc(CHUNK_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, this.position.offset);
+      if (bytesRead === 0) return;
+      this.position.offset += bytesRead;
+      this.lastByte = buf[bytesRead - 1];
+      this.take(buf.subarray(0, bytesRead));
+    }
+  }
+
+  /** From the beginning of the file `ino`. */
+  private restart(ino: number): void {
+    this.position = { ino, offset: 0 };
+    this.pending = Buffer.alloc(0);
+    this.lastByte = undefined;
   }
 
   private take(bytes: Buffer): void {
@@ -201,6 +245,20 @@ function count(buf: Buffer, byte: number): number {
   let n = 0;
   for (let i = buf.indexOf(byte); i >= 0; i = buf.indexOf(byte, i + 1)) n++;
   return n;
+}
+
+async function inodeOrNull(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).ino;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+function nullIfAbsent(err: unknown): null {
+  if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+  throw err;
 }
 
 async function openOrNull(path: string): Promise<FileHandle | null> {
