@@ -191,17 +191,14 @@ describe("e2e: a daemon restarted while the relay is down", () => {
 
     await cluster.stop(a);
     await relay.kill();
-    const started = Date.now();
     await cluster.restart(a, relay.url);
     // The first pull the daemon accepts (INITIALIZING answers -32001 with retryAfterMs) has it all.
     const restored = await waitFor(() => pullAll(a), { timeoutMs: 10_000, intervalMs: 20, what: "a pull" });
-    const elapsed = Date.now() - started;
     assert.deepEqual(restored.entries, history.entries);
     assert.equal(restored.cursor, history.cursor);
     const status = await a.client.status();
     assert.equal(status.state, "OFFLINE");
     assert.equal(status.connected, false);
-    assert.ok(elapsed < 5_000, `history served ${elapsed} ms after the restart`);
     const devices = (await a.client.listDevices()).devices;
     assert.deepEqual(devices.map((x) => x.deviceId).sort(), [...deviceIds].sort());
   });
