@@ -15,6 +15,7 @@ export const ErrorCode = {
   RateLimited: -32005,
   PayloadTooLarge: -32006,
   EncryptionError: -32007,
+  StorageUnavailable: -32008,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export type ErrorName = keyof typeof ErrorCode;
@@ -33,6 +34,8 @@ export const ERROR_TABLE: Record<ErrorCode, { message: string; reason: string }>
   [ErrorCode.RateLimited]: { message: "Rate Limited", reason: "rate_limited" },
   [ErrorCode.PayloadTooLarge]: { message: "Payload Too Large", reason: "payload_too_large" },
   [ErrorCode.EncryptionError]: { message: "Encryption Error", reason: "encryption_error" },
+  // Its reason is always one of the storage faults; io_error is the one without a refinement.
+  [ErrorCode.StorageUnavailable]: { message: "Storage Unavailable", reason: "io_error" },
 };
 
 /**
@@ -42,6 +45,8 @@ export const ERROR_TABLE: Record<ErrorCode, { message: string; reason: string }>
 export const ERROR_REASON_VARIANTS = {
   UnsupportedProtocolVersion: { code: ErrorCode.InvalidParams, reason: "unsupported_protocol_version" },
   AccountNotFound: { code: ErrorCode.InvalidCredentials, reason: "account_not_found" },
+  DiskFull: { code: ErrorCode.StorageUnavailable, reason: "disk_full" },
+  ReadOnlyStorage: { code: ErrorCode.StorageUnavailable, reason: "read_only" },
 } as const;
 
 /** `error.data` of every error: the stable reason, a hint where the user can act, and details. */

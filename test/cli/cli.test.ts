@@ -163,7 +163,7 @@ describe("caro-sync command line", () => {
       state: "OFFLINE",
       paused: false,
       jazz: { connected: false, relay: "ws://127.0.0.1:1", latency: null },
-      cache: { entries: 0, sizeBytes: 4096, writable: true },
+      cache: { entries: 0, sizeBytes: 4096, writable: true, error: null },
       queue: { pending: 0, failed: 0, oldestAgeMs: null },
       lastSync: null,
       lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
