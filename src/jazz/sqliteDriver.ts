@@ -12,8 +12,8 @@
 // statement still throws, so the transaction stops and rolls back as a whole. What cojson missed
 // storing it stores again with its next change of that CoValue (its session row in SQLite is
 // behind, which makes cojson send the missing part) or loads it from the relay after a restart.
-// Without a WriteHealth (the relay, which acknowledges content before storing it) every error is
-// thrown as before.
+// Without a WriteHealth (the relay: carrying on would acknowledge content it did not store) every
+// error is thrown as before.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
