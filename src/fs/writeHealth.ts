@@ -93,8 +93,10 @@ export class WriteHealth {
     if (write) {
       try {
         this.guard(write);
-      } catch {
-        // Remembered by guard when it is a storage fault; the probe reports, it does not throw.
+      } catch (err) {
+        // guard remembered a storage fault; any other failure of a write this small (a busy or
+        // damaged file) still means the store cannot be written now. The probe reports, never throws.
+        if (!(err instanceof StorageFaultError)) this.remember("io_error", err);
       }
     }
     return this.current;

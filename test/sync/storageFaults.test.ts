@@ -13,7 +13,7 @@ import { command as remoteCommand } from "../helpers/records.js";
 import { mountSmallDisk, type SmallDisk } from "../helpers/smallDisk.js";
 import { waitFor } from "../helpers/wait.js";
 import { FakeRemote } from "./fakeRemote.js";
-import { command, harness, pullAll, type Harness } from "./support.js";
+import { AUTH_KEY, command, harness, pullAll, type Harness } from "./support.js";
 
 const MARKER = "SECRET-MARKER-91c2";
 
@@ -208,7 +208,7 @@ describe("storage faults in the manager", () => {
     );
   });
 
-  it("pause and reset on a full disk answer -32008; the pause holds for this run, the reset still forgets the identity", async (t) => {
+  it("pause, reset and init on a full disk answer -32008; the pause holds for this run, the reset still forgets the identity, init leaves none", async (t) => {
     const stack = await onSmallDisk(t);
     if (!stack || !disk) return;
     const { manager } = stack;
@@ -218,5 +218,15 @@ describe("storage faults in the manager", () => {
     await assert.rejects(manager.reset({ discardUnsynced: true }), isStorageError("disk_full"));
     assert.equal(manager.state, "UNINITIALIZED");
     assert.equal(stack.credentials.load(), null);
+    await assert.rejects(
+      manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" }),
+      isStorageError("disk_full"),
+    );
+    assert.equal(manager.state, "UNINITIALIZED", "nothing half-done: no identity");
+    assert.equal(stack.credentials.load(), null);
+
+    disk.free();
+    await manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    assert.equal(manager.state, "OFFLINE");
   });
 });
