@@ -17,6 +17,12 @@ import { migrate } from "./migrations.js";
 
 export type Db = Database.Database;
 
+/**
+ * Runs one write to the cache file and records its outcome (fs/writeHealth.ts): every write of the
+ * stores goes through it, so a storage fault is remembered and thrown as a StorageFaultError.
+ */
+export type GuardWrite = <T>(write: () => T) => T;
+
 /** Exit code of a daemon refusing a damaged cache (sysexits.h EX_DATAERR). */
 export const EX_DATAERR = 65;
 

@@ -4,7 +4,7 @@ import type { EntryType } from "../protocol.js";
 import type { EntryKey, EntryStore, MetaStore, StoredEntry } from "../sync/localCache.js";
 import { recordKey } from "../sync/records.js";
 import type { RemoteRecord } from "../sync/remote.js";
-import type { Db } from "./db.js";
+import type { Db, GuardWrite } from "./db.js";
 
 /** Meta key of the highest cursor ever assigned; kept across a reset so cursors never go back. */
 export const LAST_CURSOR_KEY = "cursor.last";
@@ -28,6 +28,7 @@ export class SqliteEntryStore implements EntryStore {
   constructor(
     db: Db,
     private readonly meta: MetaStore,
+    private readonly write: GuardWrite,
   ) {
     this.stmts = {
       get: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE type = ? AND id = ?`),
@@ -70,7 +71,7 @@ export class SqliteEntryStore implements EntryStore {
     const size = Buffer.byteLength(json);
     const old = this.stmts.size.get(type, id);
     const cursor = Math.max(now, this.lastCursor + 1);
-    this.stmts.upsert.run(type, id, cursor, json, size);
+    this.write(() => this.stmts.upsert.run(type, id, cursor, json, size));
     this.meta.set(LAST_CURSOR_KEY, String(cursor));
     // Ahead of the stored value if the transaction rolls back: harmless, cursors only skip.
     this.lastCursor = cursor;

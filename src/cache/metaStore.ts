@@ -1,13 +1,16 @@
 // Small key/value table for sync metadata (cursor high-water mark, paused flag, last sync time).
 import type { MetaStore } from "../sync/localCache.js";
-import type { Db } from "./db.js";
+import type { Db, GuardWrite } from "./db.js";
 
 export class SqliteMetaStore implements MetaStore {
   private readonly getStmt;
   private readonly setStmt;
   private readonly deleteStmt;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly write: GuardWrite,
+  ) {
     this.getStmt = db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
     this.setStmt = db.prepare<[string, string]>(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -20,10 +23,10 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   set(key: string, value: string): void {
-    this.setStmt.run(key, value);
+    this.write(() => this.setStmt.run(key, value));
   }
 
   delete(key: string): void {
-    this.deleteStmt.run(key);
+    this.write(() => this.deleteStmt.run(key));
   }
 }

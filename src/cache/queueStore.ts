@@ -1,7 +1,7 @@
 // The offline queue: one row per entry whose latest change the relay has not confirmed.
 import type { EntryKey, QueueItem, QueueStats, QueueStatus, QueueStore } from "../sync/localCache.js";
 import type { EntryType } from "../protocol.js";
-import type { Db } from "./db.js";
+import type { Db, GuardWrite } from "./db.js";
 
 interface Row {
   seq: number;
@@ -17,7 +17,10 @@ interface Row {
 export class SqliteQueueStore implements QueueStore {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly write: GuardWrite,
+  ) {
     this.stmts = {
       // A change to an entry already queued keeps the row's place, age and status.
       enqueue: db.prepare<[string, string, number, number]>(
@@ -46,7 +49,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   enqueue(key: EntryKey, cursor: number, now: number): void {
-    this.stmts.enqueue.run(key.type, key.id, cursor, now);
+    this.write(() => this.stmts.enqueue.run(key.type, key.id, cursor, now));
   }
 
   next(limit: number, afterSeq: number): QueueItem[] {
@@ -54,15 +57,19 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   confirm(items: readonly (EntryKey & { cursor: number })[]): number {
-    let n = 0;
-    for (const item of items) n += this.stmts.confirm.run(item.type, item.id, item.cursor).changes;
-    return n;
+    return this.write(() => {
+      let n = 0;
+      for (const item of items) n += this.stmts.confirm.run(item.type, item.id, item.cursor).changes;
+      return n;
+    });
   }
 
   recordFailure(seqs: readonly number[], error: string): void {
-    this.db.transaction(() => {
-      for (const seq of seqs) this.stmts.failure.run(error, seq);
-    })();
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const seq of seqs) this.stmts.failure.run(error, seq);
+      })(),
+    );
   }
 
   has(key: EntryKey): boolean {
@@ -70,7 +77,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   expire(before: number): number {
-    return this.stmts.expire.run(before).changes;
+    return this.write(() => this.stmts.expire.run(before).changes);
   }
 
   stats(): QueueStats {

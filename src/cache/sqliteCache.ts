@@ -1,8 +1,12 @@
 // The LocalCache of sync/ on one SQLite file: entry, queue and meta stores sharing a connection.
+// Every write goes through one WriteHealth (fs/writeHealth.ts), which remembers a storage fault
+// until a later write succeeds: the truth daemon.health reports.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { WriteHealth } from "../fs/writeHealth.js";
 import type { LocalCache } from "../sync/localCache.js";
-import { fileSizeBytes, openDatabase, type Db } from "./db.js";
+import type { StorageFault } from "../sync/storageFault.js";
+import { fileSizeBytes, openDatabase, type Db, type GuardWrite } from "./db.js";
 import { lockCacheFile, type CacheLock } from "./lock.js";
 import { LAST_CURSOR_KEY, SqliteEntryStore } from "./entryStore.js";
 import { SqliteMetaStore } from "./metaStore.js";
@@ -18,15 +22,18 @@ export class SqliteCache implements LocalCache {
   readonly queue: SqliteQueueStore;
   readonly meta: SqliteMetaStore;
   private readonly evictStmts;
+  private readonly write: GuardWrite;
 
   private constructor(
     private readonly db: Db,
     readonly path: string,
     private readonly lock: CacheLock,
+    private readonly health: WriteHealth,
   ) {
-    this.meta = new SqliteMetaStore(db);
-    this.entries = new SqliteEntryStore(db, this.meta);
-    this.queue = new SqliteQueueStore(db);
+    this.write = (fn) => health.guard(fn);
+    this.meta = new SqliteMetaStore(db, this.write);
+    this.entries = new SqliteEntryStore(db, this.meta, this.write);
+    this.queue = new SqliteQueueStore(db, this.write);
     this.evictStmts = {
       candidates: db.prepare<[number], { id: string; size: number }>(
         `SELECT e.id, e.size FROM entries e
@@ -46,22 +53,32 @@ export class SqliteCache implements LocalCache {
 
   /**
    * Opens (creating and migrating as needed) the cache file at `path`, for this process alone:
-   * throws CacheLockedError while another daemon has it open.
+   * throws CacheLockedError while another daemon has it open, StorageFaultError when the disk
+   * refuses (full, read-only, I/O error).
    */
   static open(path: string): SqliteCache {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const lock = lockCacheFile(path);
+    let db: Db | null = null;
+    // A write inside an open transaction counts with the transaction's outcome.
+    const health = new WriteHealth({
+      store: "cache",
+      file: path,
+      nested: () => db?.inTransaction ?? false,
+    });
+    let lock: CacheLock | null = null;
     try {
-      return new SqliteCache(openDatabase(path), path, lock);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      lock = lockCacheFile(path);
+      db = openDatabase(path);
+      return new SqliteCache(db, path, lock, health);
     } catch (err) {
-      lock.release();
-      throw err;
+      lock?.release();
+      throw health.failed(err);
     }
   }
 
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return this.write(() => this.db.transaction(fn).immediate());
     } catch (err) {
       this.entries.recount();
       throw err;
@@ -93,13 +110,8 @@ export class SqliteCache implements LocalCache {
     return fileSizeBytes(this.path);
   }
 
-  probeWritable(): boolean {
-    try {
-      this.meta.set(PROBE_KEY, String(Date.now()));
-      return true;
-    } catch {
-      return false;
-    }
+  probeStorage(): StorageFault | null {
+    return this.health.probe(() => this.meta.set(PROBE_KEY, String(Date.now())));
   }
 
   wipe(): void {
@@ -110,8 +122,10 @@ export class SqliteCache implements LocalCache {
     });
     this.entries.recount();
     // Rewrite the file so the forgotten rows do not linger in free pages or the WAL.
-    this.db.exec("VACUUM");
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.write(() => {
+      this.db.exec("VACUUM");
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    });
   }
 
   close(): void {

@@ -21,6 +21,8 @@ export const EXIT = {
   encryptionError: 10,
   /** The daemon did not answer in time. */
   timeout: 11,
+  /** The daemon's disk refused the write (-32008: full, read-only, I/O error): retry later. */
+  storageUnavailable: 12,
   /** Invalid configuration (EX_CONFIG, as the daemon). */
   config: EX_CONFIG,
 } as const;
@@ -35,6 +37,7 @@ const BY_RPC_CODE: Partial<Record<number, ExitCode>> = {
   [ErrorCode.AlreadyInitialized]: EXIT.alreadyInitialized,
   [ErrorCode.PayloadTooLarge]: EXIT.payloadTooLarge,
   [ErrorCode.EncryptionError]: EXIT.encryptionError,
+  [ErrorCode.StorageUnavailable]: EXIT.storageUnavailable,
 };
 
 /** A failure the command line itself detected, with its exit code, a stable reason and a hint. */

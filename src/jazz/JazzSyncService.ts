@@ -18,6 +18,7 @@ import {
 import type { Logger } from "../log/logger.js";
 import { systemClock, type Clock } from "../sync/clock.js";
 import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
+import type { StorageFault } from "../sync/storageFault.js";
 import { deriveIdentity } from "./account.js";
 import { addSyncPeer, setLoadTimeout, storageHasCoValue } from "./cojsonAdapter.js";
 import { routeCojsonLogs } from "./cojsonLog.js";
@@ -31,7 +32,7 @@ import {
 } from "./relayLink.js";
 import { createRoot } from "./rootLoad.js";
 import { CaroSyncAccount } from "./schema.js";
-import { openJazzStorage } from "./sqliteDriver.js";
+import { jazzStorageHealth, openJazzStorage } from "./sqliteDriver.js";
 
 export interface JazzSyncServiceOptions {
   relayUrl: string;
@@ -58,8 +59,10 @@ const PROFILE_NAME = "caro-sync";
 
 export class JazzSyncService implements Remote {
   private readonly relay: RelayConnector;
+  private readonly storageHealth;
 
   constructor(private readonly opts: JazzSyncServiceOptions) {
+    this.storageHealth = jazzStorageHealth(opts.storagePath, opts.logger);
     this.relay = {
       url: opts.relayUrl,
       WebSocket: opts.WebSocket,
@@ -80,6 +83,10 @@ export class JazzSyncService implements Remote {
     for (const suffix of ["", "-wal", "-shm"]) await rm(`${this.opts.storagePath}${suffix}`, { force: true });
   }
 
+  storageFault(): StorageFault | null {
+    return this.storageHealth.probe();
+  }
+
   deriveIdentity(authKey: Uint8Array): RemoteIdentity {
     return deriveIdentity(authKey);
   }
@@ -93,7 +100,7 @@ export class JazzSyncService implements Remote {
   }): Promise<JazzSession> {
     const log = this.opts.logger.child({ accountId: identity.accountId });
     const started = performance.now();
-    const { storage, driver } = openJazzStorage(this.opts.storagePath);
+    const { storage, driver } = openJazzStorage(this.opts.storagePath, { health: this.storageHealth });
     let link: RelayLink | null = null;
     let ctx: JazzContextWithAccount<Account> | null = null;
     try {

@@ -15,6 +15,7 @@ export const ErrorCode = {
   RateLimited: -32005,
   PayloadTooLarge: -32006,
   EncryptionError: -32007,
+  StorageUnavailable: -32008,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export type ErrorName = keyof typeof ErrorCode;
@@ -33,6 +34,8 @@ export const ERROR_TABLE: Record<ErrorCode, { message: string; reason: string }>
   [ErrorCode.RateLimited]: { message: "Rate Limited", reason: "rate_limited" },
   [ErrorCode.PayloadTooLarge]: { message: "Payload Too Large", reason: "payload_too_large" },
   [ErrorCode.EncryptionError]: { message: "Encryption Error", reason: "encryption_error" },
+  // Its reason is always one of the storage faults; io_error is the one without a refinement.
+  [ErrorCode.StorageUnavailable]: { message: "Storage Unavailable", reason: "io_error" },
 };
 
 /**
@@ -45,6 +48,8 @@ export const ERROR_REASON_VARIANTS = {
   /** On any connection, `id: null`, just before the daemon closes it (docs/protocol.md §7). */
   TooManyConnections: { code: ErrorCode.RateLimited, reason: "too_many_connections" },
   IdleTimeout: { code: ErrorCode.RateLimited, reason: "idle_timeout" },
+  DiskFull: { code: ErrorCode.StorageUnavailable, reason: "disk_full" },
+  ReadOnlyStorage: { code: ErrorCode.StorageUnavailable, reason: "read_only" },
 } as const;
 
 /** `error.data` of every error: the stable reason, a hint where the user can act, and details. */

@@ -25,6 +25,8 @@ const BLOB = "AQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 const T = 1_767_225_600_000;
 
 const GATED: DocumentedError[] = ["NotInitialized", "InternalError"];
+/** A method that writes to the cache answers -32008 when the disk refuses (docs/protocol.md §3). */
+const WRITES: DocumentedError[] = ["StorageUnavailable", "DiskFull", "ReadOnlyStorage"];
 
 export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   "rpc.discover": {
@@ -64,7 +66,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
         state: "ONLINE",
         paused: false,
         jazz: { connected: true, relay: "wss://mesh.jazz.tools", latency: 42 },
-        cache: { entries: 1520, sizeBytes: 1_183_744, writable: true },
+        cache: { entries: 1520, sizeBytes: 1_183_744, writable: true, error: null },
         queue: { pending: 0, failed: 0, oldestAgeMs: null },
         lastSync: T,
         lastError: null,
@@ -103,7 +105,14 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "sync.init": {
     summary: "Stores this device's sync identity: creates the account (mode create) or joins it (mode join).",
-    errors: ["InvalidParams", "InvalidCredentials", "AccountNotFound", "AlreadyInitialized", ...GATED],
+    errors: [
+      "InvalidParams",
+      "InvalidCredentials",
+      "AccountNotFound",
+      "AlreadyInitialized",
+      ...WRITES,
+      ...GATED,
+    ],
     example: {
       params: {
         authKey: "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
@@ -132,7 +141,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "sync.push": {
     summary: "Stores entries durably in the cache and queues them for the relay; a bad entry fails alone.",
-    errors: ["InvalidParams", "RateLimited", ...GATED],
+    errors: ["InvalidParams", "RateLimited", ...WRITES, ...GATED],
     example: {
       params: {
         entries: [
@@ -198,7 +207,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "sync.delete": {
     summary: "Deletes commands (tombstones, synced like any change); unknown ids are not counted.",
-    errors: ["InvalidParams", "RateLimited", ...GATED],
+    errors: ["InvalidParams", "RateLimited", ...WRITES, ...GATED],
     example: { params: { ids: [COMMAND] }, result: { deleted: 1 } },
   },
   "sync.now": {
@@ -208,23 +217,23 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "sync.pause": {
     summary: "Disconnects from the relay and stops reconnecting; pushes still land in the cache.",
-    errors: ["InvalidParams", ...GATED],
+    errors: ["InvalidParams", ...WRITES, ...GATED],
     example: { params: {}, result: { paused: true } },
   },
   "sync.resume": {
     summary: "Undoes sync.pause: connects again.",
-    errors: ["InvalidParams", ...GATED],
+    errors: ["InvalidParams", ...WRITES, ...GATED],
     example: { params: {}, result: { paused: false } },
   },
   "sync.reset": {
     summary:
       "Forgets this device's identity, cache and queue; the state becomes UNINITIALIZED. Refused while changes are not yet on the relay, unless discardUnsynced.",
-    errors: ["InvalidParams", ...GATED],
+    errors: ["InvalidParams", ...WRITES, ...GATED],
     example: { params: { confirm: true }, result: { reset: true } },
   },
   "device.register": {
     summary: "Renames this device or changes its platform.",
-    errors: ["InvalidParams", ...GATED],
+    errors: ["InvalidParams", ...WRITES, ...GATED],
     example: {
       params: { name: "work laptop", platform: "linux" },
       result: { deviceId: DEVICE, registeredAt: T },
@@ -253,7 +262,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "device.remove": {
     summary: "Marks another device removed (sticky); this device or an unknown one is -32602.",
-    errors: ["InvalidParams", ...GATED],
+    errors: ["InvalidParams", ...WRITES, ...GATED],
     example: { params: { deviceId: OTHER_DEVICE }, result: { removed: true } },
   },
 };

@@ -20,7 +20,9 @@ export const lastErrorSchema = z.object({
 });
 
 export const healthResultSchema = z.object({
-  healthy: z.boolean().describe("false when the cache is not writable or the credentials were refused"),
+  healthy: z
+    .boolean()
+    .describe("false when the cache is not writable (cache.error says why) or the credentials were refused"),
   uptime: count.describe("seconds since the daemon started"),
   state: syncStateSchema,
   paused: z.boolean(),
@@ -29,7 +31,16 @@ export const healthResultSchema = z.object({
     relay: z.string().describe("the relay URL"),
     latency: z.number().nonnegative().nullable().describe("round trip to the relay in ms; null when unknown"),
   }),
-  cache: z.object({ entries: count, sizeBytes: count, writable: z.boolean() }),
+  cache: z.object({
+    entries: count,
+    sizeBytes: count,
+    writable: z.boolean().describe("false while the cache or Jazz's storage beside it cannot be written"),
+    error: lastErrorSchema
+      .nullable()
+      .describe(
+        "why it cannot be written: -32008 with reason disk_full, read_only or io_error; null when writable",
+      ),
+  }),
   queue: z.object({
     pending: count.describe("changes waiting for the relay"),
     failed: count.describe("changes older than offlineQueueTtlMs: kept and retried"),

@@ -193,6 +193,7 @@ export class SyncManager {
       latency: this.parts.link.latencyMs(),
       offlineQueueTtlMs: config.offlineQueueTtlMs,
       logger,
+      remoteStorage: () => this.deps.remote?.storageFault?.() ?? null,
     });
   }
 

@@ -164,15 +164,17 @@ export function step(
         t.emit({ type: "attempt" });
       } else t.set({ phase: "idle", retryAt: null });
       break;
+    // Saved last: a disk that refuses the write (the request answers -32008) still leaves every
+    // other effect done, so the pause or resume holds until a restart.
     case "pause":
       t.set({ paused: true });
-      t.emit({ type: "persistPaused", paused: true });
       t.stopLink();
+      t.emit({ type: "persistPaused", paused: true });
       break;
     case "resume":
       t.set({ paused: false });
-      t.emit({ type: "persistPaused", paused: false });
       t.want("resume", { fresh: true });
+      t.emit({ type: "persistPaused", paused: false });
       break;
     case "uploadFailed":
       t.recordFailure({ during: "upload", error: null });

@@ -6,6 +6,12 @@
 // log, where the caller puts it.
 import { ErrorCode, SyncError } from "../protocol.js";
 import { RemoteConnectError, type ConnectFailure } from "./remote.js";
+import {
+  describeStorageFault,
+  StorageFaultError,
+  storageFaultReason,
+  type StorageFaultReason,
+} from "./storageFault.js";
 
 /** A failure as the wire shows it. `fatal`: the daemon cannot sync until the user acts (unhealthy). */
 export interface WireFailure {
@@ -13,7 +19,19 @@ export interface WireFailure {
   reason: string;
   message: string;
   fatal: boolean;
+  /** What the user can do, for a request's error (`data.hint`). */
+  hint?: string;
 }
+
+/** -32008's hints: the request changed nothing, so sending it again later is always right. */
+const STORAGE_HINTS: Record<StorageFaultReason, string> = {
+  disk_full:
+    "free disk space where the daemon keeps its cache, then send the request again: nothing of it was stored",
+  read_only:
+    "make the file system or the files of the daemon's cache writable again, then send the request again: nothing of it was stored",
+  io_error:
+    "the disk failed a write (the daemon log has the detail); check it, then send the request again: nothing of it was stored",
+};
 
 /** Where a failure happened: the same kind of failure reads differently during a drop or an upload. */
 export type FailureSource =
@@ -42,11 +60,12 @@ export function describeFailure(source: FailureSource): WireFailure {
     case "open":
       return source.error instanceof RemoteConnectError
         ? describeConnect(source.error.failure)
-        : failure(
-            ErrorCode.InternalError,
-            "account_open_failed",
-            "the sync account could not be opened; see the daemon log",
-          );
+        : (describeStorage(source.error) ??
+            failure(
+              ErrorCode.InternalError,
+              "account_open_failed",
+              "the sync account could not be opened; see the daemon log",
+            ));
     case "upload":
       return failure(
         ErrorCode.NetworkUnreachable,
@@ -65,8 +84,24 @@ export function describeFailure(source: FailureSource): WireFailure {
     case "request":
       return source.error instanceof RemoteConnectError
         ? describeConnect(source.error.failure)
-        : failure(ErrorCode.InternalError, "internal_error", "Internal error");
+        : (describeStorage(source.error) ??
+            failure(ErrorCode.InternalError, "internal_error", "Internal error"));
   }
+}
+
+/**
+ * -32008 for a storage fault (a full disk, a read-only file system or file, an I/O error) of the
+ * cache, Jazz's storage or the credentials file; null for anything else. The one mapping from
+ * SQLite's and the OS's codes (storageFault.ts) to the wire.
+ */
+function describeStorage(error: unknown): WireFailure | null {
+  const reason = storageFaultReason(error);
+  if (reason === null) return null;
+  const store = error instanceof StorageFaultError ? error.fault.store : undefined;
+  return {
+    ...failure(ErrorCode.StorageUnavailable, reason, describeStorageFault({ store, reason })),
+    hint: STORAGE_HINTS[reason],
+  };
 }
 
 /** The failure the retry policy decides on: an open() failure counts as its classified failure. */
@@ -90,8 +125,8 @@ export function failureForRetry(source: FailureSource): ConnectFailure {
 /** A thrown value as the SyncError the wire carries: a SyncError as it is, anything else mapped. */
 export function toSyncError(err: unknown): SyncError {
   if (err instanceof SyncError) return err;
-  const { code, reason, message } = describeFailure({ during: "request", error: err });
-  return new SyncError(code, message, { reason });
+  const { code, reason, message, hint } = describeFailure({ during: "request", error: err });
+  return new SyncError(code, message, { reason, ...(hint !== undefined && { hint }) });
 }
 
 function describeConnect(f: ConnectFailure): WireFailure {

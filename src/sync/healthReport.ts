@@ -3,10 +3,11 @@
 // cache (counts, sizes, whether it can be written). Also the queue TTL check, which health runs on
 // every read so that `queue.failed` is current.
 import type { Logger } from "../log/logger.js";
-import type { HealthResult, StatusResult } from "../protocol.js";
+import { ErrorCode, type HealthResult, type StatusResult } from "../protocol.js";
 import type { ConnectionState } from "./connectionMachine.js";
 import type { LocalCache } from "./localCache.js";
 import type { SyncProgress } from "./progress.js";
+import { describeStorageFault, StorageFaultError, type StorageFault } from "./storageFault.js";
 
 export interface ReportSources {
   cache: LocalCache;
@@ -34,13 +35,23 @@ export function statusReport(
 }
 
 /**
- * `healthy` is false when a real write to the cache fails now, or the last error is fatal (the
- * credentials were refused, or the identity cannot be used with the relay).
+ * `healthy` is false when the local storage cannot be written (the cache's probe, or the last write
+ * of the cache or of the Remote's local storage failed with a storage fault and none succeeded
+ * since), or the last error is fatal (the credentials were refused, or the identity cannot be used
+ * with the relay).
  */
 export function healthReport(
-  s: ReportSources & { relay: string; latency: number | null; offlineQueueTtlMs: number; logger: Logger },
+  s: ReportSources & {
+    relay: string;
+    latency: number | null;
+    offlineQueueTtlMs: number;
+    logger: Logger;
+    /** The Remote's local storage (Jazz's SQLite file): its fault, or null. */
+    remoteStorage: () => StorageFault | null;
+  },
 ): Omit<HealthResult, "uptime"> {
-  const writable = s.cache.probeWritable();
+  const fault = s.cache.probeStorage() ?? s.remoteStorage();
+  const writable = fault === null;
   if (writable) expireQueue(s.cache, { now: s.now, ttlMs: s.offlineQueueTtlMs, logger: s.logger });
   const q = s.cache.queue.stats();
   const e = s.connection.lastError;
@@ -49,7 +60,17 @@ export function healthReport(
     state: s.connection.state,
     paused: s.connection.paused,
     jazz: { connected: s.connected, relay: s.relay, latency: s.latency },
-    cache: { entries: s.cache.entries.count(), sizeBytes: s.cache.sizeBytes(), writable },
+    cache: {
+      entries: s.cache.entries.count(),
+      sizeBytes: s.cache.sizeBytes(),
+      writable,
+      error: fault && {
+        code: ErrorCode.StorageUnavailable,
+        reason: fault.reason,
+        message: describeStorageFault(fault),
+        at: fault.at,
+      },
+    },
     queue: {
       pending: q.pending,
       failed: q.failed,
@@ -61,9 +82,19 @@ export function healthReport(
   };
 }
 
-/** Queue rows older than the TTL become failed: counted, kept, retried on the next connection. */
+/**
+ * Queue rows older than the TTL become failed: counted, kept, retried on the next connection. A
+ * disk that refuses the write only postpones it (health and the timer run it again).
+ */
 export function expireQueue(cache: LocalCache, opts: { now: number; ttlMs: number; logger: Logger }): void {
-  const moved = cache.queue.expire(opts.now - opts.ttlMs);
+  let moved: number;
+  try {
+    moved = cache.queue.expire(opts.now - opts.ttlMs);
+  } catch (err) {
+    if (!(err instanceof StorageFaultError)) throw err;
+    opts.logger.warn({ err }, "queue TTL check postponed: the cache cannot be written");
+    return;
+  }
   if (moved > 0)
     opts.logger.warn({ count: moved }, "queued changes older than offlineQueueTtlMs marked failed");
 }

@@ -7,6 +7,7 @@ import type { Credentials } from "./credentials.js";
 import { withDeadline } from "./deadline.js";
 import { identityForInit } from "./identity.js";
 import { RemoteConnectError } from "./remote.js";
+import { StorageFaultError } from "./storageFault.js";
 import type { SyncParts } from "./syncParts.js";
 
 /** sync.init: derive and store a new identity, register the device, open the account. */
@@ -68,7 +69,16 @@ export async function forgetIdentity(p: SyncParts): Promise<void> {
   }
   // Credentials first: a crash before the wipe leaves a stale cache, which init wipes.
   p.identity.forget();
-  cache.wipe();
+  // A disk that refuses the wipe (it writes) must not leave the reset half done: the identity is
+  // gone either way, init wipes the stale cache, and the caller hears -32008 afterwards.
+  let wipeFault: StorageFaultError | null = null;
+  try {
+    cache.wipe();
+  } catch (err) {
+    if (!(err instanceof StorageFaultError)) throw err;
+    logger.warn({ err }, "the cache could not be wiped during reset; init wipes it");
+    wipeFault = err;
+  }
   try {
     await remote?.forgetLocalData();
   } catch (err) {
@@ -76,6 +86,7 @@ export async function forgetIdentity(p: SyncParts): Promise<void> {
   }
   p.progress.clear();
   p.relay.dispatch({ type: "forgotten" });
+  if (wipeFault) throw wipeFault;
 }
 
 /**

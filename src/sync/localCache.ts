@@ -2,9 +2,12 @@
 // small key/value store. cache/ implements it on SQLite; sync/ never imports SQLite.
 //
 // Every method is synchronous. Writes made inside `transaction(fn)` are committed together and are
-// durable (fsynced) when `transaction` returns; a throw inside `fn` rolls all of them back.
+// durable (fsynced) when `transaction` returns; a throw inside `fn` rolls all of them back. A write
+// the disk refuses (full, read-only, I/O error) throws a StorageFaultError and commits nothing;
+// reads keep working.
 import type { EntryType } from "../protocol.js";
 import type { RemoteRecord } from "./remote.js";
+import type { StorageFault } from "./storageFault.js";
 
 export interface EntryKey {
   type: EntryType;
@@ -92,8 +95,12 @@ export interface LocalCache {
   enforceMaxSize(maxBytes: number): number;
   /** Bytes on disk: the database file plus its WAL. */
   sizeBytes(): number;
-  /** True when a write to the cache file succeeds now. */
-  probeWritable(): boolean;
+  /**
+   * Whether the cache can be written now: null when it can, else the fault. Writes a small probe
+   * row, and counts a file system with little room left as full (a tiny write can still fit in
+   * SQLite's free pages when a real push cannot). A failed write is remembered until one succeeds.
+   */
+  probeStorage(): StorageFault | null;
   /**
    * Deletes every entry, queue row and meta key and compacts the file, keeping only the cursor
    * high-water mark (so cursors never go back, even across a reset).

@@ -11,6 +11,7 @@ import { pullPage } from "./pull.js";
 import { PushOutcome } from "./pushOutcome.js";
 import type { TokenBucket } from "./rateLimit.js";
 import type { RemoteLink } from "./remoteLink.js";
+import { StorageFaultError } from "./storageFault.js";
 import { validatePushEntry } from "./validate.js";
 
 /** This device's record is refreshed at most this often (docs/protocol.md: no more than once a minute). */
@@ -85,15 +86,23 @@ export class EntryOperations {
     return now;
   }
 
-  /** Refreshes this device's lastSeen unless it was refreshed less than a minute ago. */
+  /**
+   * Refreshes this device's lastSeen unless it was refreshed less than a minute ago. Best effort:
+   * on a cache that cannot be written it waits for the next refresh.
+   */
   touchLastSeen(device: { deviceId: string; name: string; platform: string }): void {
     const own = getDevice(this.deps.cache, device.deviceId);
     if (own && this.deps.clock.now() - own.lastSeen < LAST_SEEN_MIN_INTERVAL_MS) return;
-    this.registerDevice({
-      deviceId: device.deviceId,
-      name: own?.name ?? device.name,
-      platform: own?.platform ?? device.platform,
-    });
+    try {
+      this.registerDevice({
+        deviceId: device.deviceId,
+        name: own?.name ?? device.name,
+        platform: own?.platform ?? device.platform,
+      });
+    } catch (err) {
+      if (!(err instanceof StorageFaultError)) throw err;
+      this.deps.logger.warn({ err }, "lastSeen not refreshed: the cache cannot be written");
+    }
   }
 
   listDevices(currentDeviceId: string): DeviceInfo[] {

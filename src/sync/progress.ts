@@ -4,6 +4,7 @@
 // cache's meta table across restarts.
 import type { Clock } from "./clock.js";
 import type { LocalCache } from "./localCache.js";
+import { StorageFaultError } from "./storageFault.js";
 
 const META_LAST_SYNC = "sync.lastSync";
 const META_PULLED = "pull.lastCursor";
@@ -43,9 +44,17 @@ export class SyncProgress {
     this.pulledSinceRound = 0;
   }
 
+  /**
+   * Best effort on disk: a cache that cannot be written (StorageFaultError, which health reports)
+   * keeps the time in memory only, and the next sync stores it.
+   */
   markSynced(): void {
     this.lastSyncAt = this.clock.now();
-    this.cache.meta.set(META_LAST_SYNC, String(this.lastSyncAt));
+    try {
+      this.cache.meta.set(META_LAST_SYNC, String(this.lastSyncAt));
+    } catch (err) {
+      if (!(err instanceof StorageFaultError)) throw err;
+    }
   }
 
   notePulled(count: number): void {

@@ -4,6 +4,7 @@
 // during an upload is uploaded too. Replays are idempotent: records are whole, keyed by id.
 import type { EntryKey, LocalCache, QueueItem } from "./localCache.js";
 import type { RemoteRecord, RemoteSession } from "./remote.js";
+import { StorageFaultError } from "./storageFault.js";
 
 /** Queue rows read per step; the Jazz writer splits them into transactions under 1 MiB. */
 const BATCH = 1000;
@@ -65,16 +66,20 @@ export class QueueUploader {
             for (const records of window.batches) await session.write(records);
             if (window.batches.length > 0) await session.waitForUpload(this.deps.uploadTimeoutMs);
           } catch (err) {
-            const error = err instanceof Error ? err : new Error(String(err));
-            if (!this.stopped)
-              cache.queue.recordFailure(
-                window.items.map((i) => i.seq),
-                error.message,
-              );
+            const error = asError(err);
+            if (!this.stopped) this.recordFailure(window.items, error);
             return { confirmed, error };
           }
           if (this.stopped) break;
-          const n = cache.transaction(() => cache.queue.confirm(window.versions));
+          let n: number;
+          try {
+            n = cache.transaction(() => cache.queue.confirm(window.versions));
+          } catch (err) {
+            // The relay has them, the cache cannot say so (a full disk): they stay queued and are
+            // uploaded again later, harmlessly (records are whole and keyed by id).
+            if (!(err instanceof StorageFaultError)) throw err;
+            return { confirmed, error: err };
+          }
           confirmed += n;
           if (n > 0) this.deps.onConfirmed(n);
         }
@@ -83,6 +88,19 @@ export class QueueUploader {
     } finally {
       // Cleared in the same tick as the last look at `again`: a later upload() starts a new run.
       this.running = null;
+    }
+  }
+
+  /** Counts the failed attempt on the rows; a cache that cannot be written just keeps them as they are. */
+  private recordFailure(items: readonly QueueItem[], error: Error): void {
+    try {
+      this.deps.cache.queue.recordFailure(
+        items.map((i) => i.seq),
+        error.message,
+      );
+    } catch (err) {
+      // The upload's own error is the one reported; the cache remembers its fault for health.
+      if (!(err instanceof StorageFaultError)) throw err;
     }
   }
 
@@ -112,4 +130,8 @@ export class QueueUploader {
     }
     return { items, batches, versions };
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

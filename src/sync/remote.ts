@@ -3,6 +3,7 @@
 //
 // Records crossing this boundary are the daemon's own records (RemoteRecord), already validated;
 // the remote maps them to and from the CaroSyncRoot CoValues.
+import type { StorageFault } from "./storageFault.js";
 
 /** One record as stored in CaroSyncRoot. `encrypted` is the client's base64 blob, never decrypted. */
 export type RemoteRecord =
@@ -78,6 +79,13 @@ export interface Remote {
    * Called only when no session is open. The account's data on the relay is untouched.
    */
   forgetLocalData(): Promise<void>;
+
+  /**
+   * Whether the local storage open() uses can be written now: null when it can (or there is
+   * none), else the fault of its last failed write, kept until a write succeeds. A Remote whose
+   * local writes fail keeps working from memory and the relay; daemon.health reports it.
+   */
+  storageFault?(): StorageFault | null;
 }
 
 export interface RemoteSession {

@@ -14,9 +14,10 @@ import { EntryOperations } from "./operations.js";
 import { SyncProgress } from "./progress.js";
 import { TokenBucket } from "./rateLimit.js";
 import { RelayConnection } from "./relayConnection.js";
-import { mergeRelayRecords } from "./relayRecords.js";
+import { RelayRecordMerger } from "./relayRecords.js";
 import type { Remote } from "./remote.js";
 import { RemoteLink } from "./remoteLink.js";
+import { StorageFaultError } from "./storageFault.js";
 import { SyncTimers } from "./timers.js";
 
 export interface SyncManagerDeps {
@@ -70,9 +71,21 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
   const progress = new SyncProgress(cache, clock);
   const link = new RemoteLink({ remote, cache, clock, logger, uploadTimeoutMs: pushTimeoutMs });
 
+  /** Best effort: on a disk that refuses the write it runs again after the next change. */
   const evictIfNeeded = (): void => {
-    const evicted = cache.enforceMaxSize(config.cacheMaxSize);
+    let evicted: number;
+    try {
+      evicted = cache.enforceMaxSize(config.cacheMaxSize);
+    } catch (err) {
+      if (!(err instanceof StorageFaultError)) throw err;
+      logger.warn({ err }, "eviction over cacheMaxSize postponed: the cache cannot be written");
+      return;
+    }
     if (evicted > 0) logger.info({ count: evicted }, "evicted confirmed entries over cacheMaxSize");
+  };
+  const merger = new RelayRecordMerger({ cache, now: () => clock.now(), logger });
+  const merged = ({ changed, lastCursor }: { changed: number; lastCursor: number | null }): void => {
+    if (changed > 0 && lastCursor !== null) landed(changed, lastCursor, "relay");
   };
   /** `count` entries changed in the cache, the newest at `cursor`: notify, evict, upload. */
   const landed = (count: number, cursor: number, from: "local" | "relay"): void => {
@@ -80,6 +93,8 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     emitter.emit("entries", { count, cursor });
     evictIfNeeded();
     if (from === "local" && relay.isOnline) void relay.syncRound();
+    // A local write succeeded: relay records held while the disk was full can land now.
+    if (from === "local") merged(merger.retry());
   };
 
   const ops = new EntryOperations({
@@ -105,10 +120,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     autoConnect: deps.autoConnect ?? true,
     offlineQueueTtlMs: config.offlineQueueTtlMs,
   });
-  link.onRecords((records) => {
-    const { changed, lastCursor } = mergeRelayRecords(cache, records, { now: clock.now(), logger });
-    if (changed > 0 && lastCursor !== null) landed(changed, lastCursor, "relay");
-  });
+  link.onRecords((records) => merged(merger.merge(records)));
   link.onConfirmed(() => {
     progress.markSynced();
     evictIfNeeded();

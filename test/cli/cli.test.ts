@@ -163,7 +163,7 @@ describe("caro-sync command line", () => {
       state: "OFFLINE",
       paused: false,
       jazz: { connected: false, relay: "ws://127.0.0.1:1", latency: null },
-      cache: { entries: 0, sizeBytes: 4096, writable: true },
+      cache: { entries: 0, sizeBytes: 4096, writable: true, error: null },
       queue: { pending: 0, failed: 0, oldestAgeMs: null },
       lastSync: null,
       lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
@@ -207,6 +207,44 @@ describe("caro-sync command line", () => {
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^ID +TYPE +DEVICE +CREATED +STATE$/m);
     assert.match(one.stdout, /^c +command +dev-1 /m);
+  });
+
+  it("a push the daemon's disk refuses (-32008) exits 12 with the hint; health names the storage fault", async () => {
+    peer.handlers.set("sync.push", () => {
+      throw new PeerError(-32008, "the cache cannot be written: the disk is full", {
+        reason: "disk_full",
+        hint: "free disk space where the daemon keeps its cache, then send the request again: nothing of it was stored",
+      });
+    });
+    const r = await run(["push"], { input: JSON.stringify({ entries: [{ id: "x" }] }) });
+    assert.equal(r.code, 12, r.stderr);
+    assert.match(r.stderr, /^error: the cache cannot be written: the disk is full \(disk_full\)$/m);
+    assert.match(r.stderr, /^hint: free disk space/m);
+
+    const error = {
+      code: -32008,
+      reason: "disk_full",
+      message: "the cache cannot be written: the disk is full",
+      at: 1,
+    };
+    peer.handlers.set("daemon.health", () => ({
+      healthy: false,
+      uptime: 5,
+      state: "OFFLINE",
+      paused: false,
+      jazz: { connected: false, relay: "ws://127.0.0.1:1", latency: null },
+      cache: { entries: 0, sizeBytes: 4096, writable: false, error },
+      queue: { pending: 0, failed: 0, oldestAgeMs: null },
+      lastSync: null,
+      lastError: null,
+      nextRetryAt: null,
+    }));
+    const h = await run(["health"]);
+    assert.equal(h.code, 1);
+    assert.match(
+      h.stdout,
+      /^cache: +0 entries, .*, NOT writable: the cache cannot be written: the disk is full \(disk_full\)$/m,
+    );
   });
 
   it("push reads {entries} from stdin and exits 1 when an entry failed", async () => {

@@ -135,7 +135,7 @@ describe("connection machine", () => {
     run.send({ type: "pause" }, { type: "resume" });
     assert.deepEqual(run.take(), [
       "pause → persistPaused(true)",
-      "resume → persistPaused(false), wanted(resume), attempt",
+      "resume → wanted(resume), attempt, persistPaused(false)",
     ]);
   });
 
@@ -143,7 +143,7 @@ describe("connection machine", () => {
     const run = online();
     run.send({ type: "pause" });
     assert.deepEqual(run.take(), [
-      "pause → persistPaused(true), disconnect, stopTimers(lastSeen), ONLINE>OFFLINE",
+      "pause → disconnect, stopTimers(lastSeen), ONLINE>OFFLINE, persistPaused(true)",
     ]);
     run.send({ type: "attempt" }, { type: "connected" });
     assert.deepEqual(run.take(), ["attempt → –", "connected → disconnect"]);
@@ -155,7 +155,7 @@ describe("connection machine", () => {
     run.send({ type: "attemptFailed", source: { during: "connect", failure: refused } });
     run.take();
     run.send({ type: "pause" }, { type: "retryDue" });
-    assert.deepEqual(run.take(), ["pause → persistPaused(true), cancelRetry", "retryDue → –"]);
+    assert.deepEqual(run.take(), ["pause → cancelRetry, persistPaused(true)", "retryDue → –"]);
     assert.equal(run.c.retryAt, null);
   });
 
@@ -203,7 +203,7 @@ describe("connection machine", () => {
     assert.deepEqual(run.take(), [
       "closing → stopTimers(all)",
       "dropped → stopTimers(lastSeen), ONLINE>OFFLINE, sync.error relay_connection_lost retryInMs=null, wanted(disconnected)",
-      "resume → persistPaused(false), wanted(resume)",
+      "resume → wanted(resume), persistPaused(false)",
     ]);
   });
 

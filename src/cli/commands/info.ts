@@ -153,15 +153,19 @@ function formatHealth(h: HealthResult): string[] {
     ["state", `${h.state}${h.paused ? " (paused)" : ""}`],
     ["uptime", duration(h.uptime)],
     ["relay", relay],
-    [
-      "cache",
-      `${h.cache.entries} entries, ${bytes(h.cache.sizeBytes)}${h.cache.writable === false ? ", NOT writable" : ""}`,
-    ],
+    ["cache", `${h.cache.entries} entries, ${bytes(h.cache.sizeBytes)}${cacheWritable(h.cache)}`],
     ["queue", `${h.queue.pending} pending, ${h.queue.failed} failed${oldest}`],
     ["last sync", when(h.lastSync)],
     ["last error", lastError],
     ["next retry", h.nextRetryAt === null ? "-" : when(h.nextRetryAt)],
   ]);
+}
+
+/** "" when writable; else why not (an older daemon sends no `error`). */
+function cacheWritable(cache: HealthResult["cache"]): string {
+  if (cache.writable !== false) return "";
+  const error = cache.error as HealthResult["cache"]["error"] | undefined;
+  return error ? `, NOT writable: ${error.message} (${error.reason})` : ", NOT writable";
 }
 
 /** "label:   value" lines with the values aligned. */
