@@ -3,6 +3,7 @@
 // toSyncError): a SyncError keeps its code, message and data; anything else gets its contract code
 // and a fixed message (-32603 "Internal error" for the unforeseen), its details go to the log only.
 import type { Logger } from "../log/logger.js";
+import { RepeatGuard } from "../log/repeatGuard.js";
 import { ErrorCode, paramsSchemas, SyncError, type JsonRpcId, type MethodName } from "../protocol.js";
 import { toSyncError } from "../sync/failures.js";
 import type { Connection, MethodContext, MethodTable } from "./methods/types.js";
@@ -38,6 +39,15 @@ type AnyHandler = (params: unknown, ctx: MethodContext) => unknown;
 type Message = Record<string, unknown>;
 
 export function createDispatcher({ methods, gate, logger }: DispatcherOptions): Dispatcher {
+  // An unforeseen failure is logged with its stack once; the same one again (every push on a full
+  // disk, say) is counted, so a client retrying cannot fill the log.
+  const handlerFailures = new RepeatGuard({
+    logger,
+    clock: Date,
+    msg: "handler failed",
+    recoveredMsg: "handlers work again",
+    level: "error",
+  });
   async function handle(line: string, connection: Connection): Promise<string | null> {
     if (nestingExceeds(line, MAX_JSON_DEPTH)) {
       const message = `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
@@ -122,7 +132,7 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
 
   function toWireError(err: unknown, context: { method: string; connection: number }): SyncError {
     if (err instanceof SyncError) return err;
-    logger.error({ err, method: clip(context.method), connection: context.connection }, "handler failed");
+    handlerFailures.failed({ err, fields: { method: clip(context.method), connection: context.connection } });
     return toSyncError(err);
   }
 

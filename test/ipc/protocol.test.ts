@@ -205,6 +205,16 @@ describe("JSON-RPC over the socket", () => {
     assert.ok(h.logLines.some((l) => l.includes("secret internal detail")));
   });
 
+  it("logs the same internal failure with its stack once, then only counts it", async () => {
+    const stacks = () =>
+      h.logLines.filter((l) => l.includes('"msg":"handler failed"') && l.includes('"stack"'));
+    const before = stacks().length;
+    for (let i = 0; i < 5; i++)
+      assert.equal((await c.call("daemon.health", {}, `again-${i}`)).error?.code, ErrorCode.InternalError);
+    assert.equal(stacks().length - before, before === 0 ? 1 : 0, "no stack trace per repeat");
+    assert.ok(h.logLines.filter((l) => l.includes("handler failed (again)")).length >= 4);
+  });
+
   it("sends a SyncError's code, message and data as they are", async () => {
     const r = await c.call("sync.now", {}, "syncerror");
     assert.deepEqual(r.error, {
