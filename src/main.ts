@@ -221,6 +221,9 @@ export async function startDaemon(deps: {
   });
 
   try {
+    // Before the socket accepts: a sync.init sent as soon as it answers must meet the restored
+    // identity, not race its restore (two opens of one account).
+    manager.restore();
     await server.start();
   } catch (err) {
     await manager.shutdown();

@@ -29,6 +29,8 @@ export { RELAY_ACK_WAIT_MS, type SyncManagerDeps } from "./syncParts.js";
 
 export class SyncManager {
   private readonly parts: SyncParts;
+  /** Whether restore() found an identity to open; null before restore(). */
+  private restoring: boolean | null = null;
   private closing: Promise<void> | null = null;
 
   /** Builds a manager on opened stores (cache/index.ts openLocalStores); call start() next. */
@@ -58,15 +60,26 @@ export class SyncManager {
   }
 
   /**
-   * Restores the stored identity at start-up: stays UNINITIALIZED without one, else INITIALIZING →
-   * OFFLINE (then connects). Throws CredentialsError when the credentials file is unsafe or unreadable.
+   * The synchronous half of start-up: loads the stored identity (INITIALIZING) or stays
+   * UNINITIALIZED. The daemon calls it before its socket accepts, so that a sync.init arriving
+   * during start-up meets the restored identity (-32004) instead of racing its restore into a
+   * second open of the same account. Throws CredentialsError when the credentials file is unsafe
+   * or unreadable. Idempotent.
    */
-  async start(): Promise<void> {
+  restore(): void {
+    if (this.restoring !== null) return;
     const { identity, progress, relay } = this.parts;
     const creds = identity.load();
     progress.load();
-    if (!creds) return;
-    relay.beginOpening({ restoring: true });
+    this.restoring = creds !== null;
+    if (creds) relay.beginOpening({ restoring: true });
+  }
+
+  /** Start-up: restore(), then open the restored identity's account → OFFLINE (then connects). */
+  async start(): Promise<void> {
+    this.restore();
+    if (!this.restoring) return;
+    const { relay } = this.parts;
     await relay.openSession();
     relay.dispatch({ type: "opened", reason: "start" });
   }

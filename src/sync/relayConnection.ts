@@ -57,6 +57,7 @@ export class RelayConnection {
   private readonly states: StateMachine;
   private retryTimer: TimerHandle | null = null;
   private attempting: Promise<void> | null = null;
+  private opening: Promise<FailureSource | null> | null = null;
   private pending: ConnectionEvent[] = [];
   private dispatching = false;
   /** One sync round per upload run, whoever asked for it. */
@@ -232,7 +233,17 @@ export class RelayConnection {
     this.dispatch({ type: "connected" });
   }
 
-  private async tryOpen(): Promise<FailureSource | null> {
+  /**
+   * One open at a time: an attempt that finds no session while an open is under way (init's, or
+   * start-up's) waits for that open rather than starting a second one, which would close the
+   * first session and race it on the same account and storage.
+   */
+  private tryOpen(): Promise<FailureSource | null> {
+    this.opening ??= this.openOnce().finally(() => (this.opening = null));
+    return this.opening;
+  }
+
+  private async openOnce(): Promise<FailureSource | null> {
     const { link, identity } = this.deps;
     const creds = identity.get();
     if (!creds || !link.hasRemote) return null;

@@ -35,10 +35,17 @@ export class FakeRemote implements Remote {
     return { accountId: `co_z${hex.slice(0, 24)}`, agentSecret: `secret_${hex.slice(24)}` };
   }
 
-  open(opts: { identity: RemoteIdentity; mode: "create" | "join" }): Promise<RemoteSession> {
+  /** While set, open() waits for it (an open in flight: Jazz's storage, the relay's probe). */
+  openGate: Promise<void> | null = null;
+  /** How many times open() was called. */
+  opens = 0;
+
+  async open(opts: { identity: RemoteIdentity; mode: "create" | "join" }): Promise<RemoteSession> {
+    this.opens += 1;
+    if (this.openGate) await this.openGate;
     const session = new FakeSession(this.relay, opts.identity.accountId);
     this.sessions.push(session);
-    return Promise.resolve(session);
+    return session;
   }
 
   /** How many times sync.reset asked to forget local data. */

@@ -5,6 +5,7 @@ import { ErrorCode, SyncError, type SyncState } from "../../src/protocol.js";
 import { CredentialsError } from "../../src/sync/credentials.js";
 import { localDeriveIdentity } from "../../src/sync/identity.js";
 import { IllegalTransitionError, StateMachine, TRANSITIONS } from "../../src/sync/stateMachine.js";
+import { FakeRemote } from "./fakeRemote.js";
 import { AUTH_KEY, command, harness, harnessAt, pullAll, type Harness } from "./support.js";
 
 const isSyncError =
@@ -114,6 +115,37 @@ describe("sync lifecycle", () => {
     await refused.manager.shutdown();
     h = await h.restart();
     assert.equal(h.manager.getStatus().pendingDown, 1);
+  });
+
+  // The daemon's order: restore() before the socket accepts, start() after; a client may send
+  // sync.init as soon as the socket answers, while start-up is still running.
+  it("an init sent while start-up runs opens the account once, and start-up leaves it alone", async () => {
+    const remote = new FakeRemote();
+    h = await harness({ remote, start: false });
+    let release!: () => void;
+    remote.openGate = new Promise((r) => (release = r));
+    h.manager.restore();
+    const init = h.manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    const started = h.manager.start();
+    release();
+    await Promise.all([init, started]);
+    assert.equal(remote.opens, 1);
+    assert.equal(h.manager.state, "OFFLINE");
+    assert.equal(remote.sessions.filter((s) => !s.closed).length, 1);
+  });
+
+  it("a second open asked for while one is under way waits for it instead of racing it", async () => {
+    const remote = new FakeRemote();
+    h = await harness({ remote, start: false });
+    let release!: () => void;
+    remote.openGate = new Promise((r) => (release = r));
+    const init = h.manager.initialize({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+    // start() without an earlier restore() finds the identity init just stored and opens it too.
+    const started = h.manager.start();
+    release();
+    await Promise.all([init, started]);
+    assert.equal(remote.opens, 1, "one open of the account");
+    assert.equal(h.manager.state, "OFFLINE");
   });
 
   it("refuses to start with a credentials file readable by others", async () => {
