@@ -94,13 +94,18 @@ describe("the daemon's log", () => {
       { timeoutMs: 10_000, what: "the follower to print a line" },
     );
 
-    // About 130 bytes a request line: 600 of them rotate the 8 KiB file nine times or so.
+    // About 130 bytes a request line: 600 of them rotate the 8 KiB file nine times or so. Sent in
+    // batches of 40 (~5 KiB, at most one rotation each), each followed before the next: a follower
+    // that does not run between two rotations cannot see the file in the middle (as `tail -F`).
     const ids = Array.from({ length: 600 }, (_, i) => `p${i}`);
-    for (let i = 0; i < ids.length; i += 100) await pings(d.socketPath, ids.slice(i, i + 100));
-    await waitFor(() => followedIds().length >= ids.length, {
-      timeoutMs: 20_000,
-      what: "the follower to print every request",
-    });
+    for (let i = 0; i < ids.length; i += 40) {
+      const batch = ids.slice(i, i + 40);
+      await pings(d.socketPath, batch);
+      await waitFor(() => followedIds().includes(batch.at(-1)), {
+        timeoutMs: 20_000,
+        what: `the follower to print request ${batch.at(-1)}`,
+      });
+    }
     assert.deepEqual(followedIds(), ids, "followed through every rotation: each line once, in order");
 
     const names = (await readdir(cacheDir)).filter((n) => n.startsWith("sync-daemon.log")).sort();
