@@ -193,6 +193,7 @@ export class SyncManager {
       latency: this.parts.link.latencyMs(),
       offlineQueueTtlMs: config.offlineQueueTtlMs,
       logger,
+      integrity: this.parts.integrity.current,
     });
   }
 

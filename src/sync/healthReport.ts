@@ -5,6 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import type { HealthResult, StatusResult } from "../protocol.js";
 import type { ConnectionState } from "./connectionMachine.js";
+import type { IntegrityReport } from "./integrity.js";
 import type { LocalCache } from "./localCache.js";
 import type { SyncProgress } from "./progress.js";
 
@@ -34,18 +35,26 @@ export function statusReport(
 }
 
 /**
- * `healthy` is false when a real write to the cache fails now, or the last error is fatal (the
- * credentials were refused, or the identity cannot be used with the relay).
+ * `healthy` is false when a real write to the cache fails now, the last error is fatal (the
+ * credentials were refused, the identity cannot be used with the relay, the account is not or only
+ * in part on the relay), or the completeness check found part of the account neither here nor on
+ * the relay (integrity.ts).
  */
 export function healthReport(
-  s: ReportSources & { relay: string; latency: number | null; offlineQueueTtlMs: number; logger: Logger },
+  s: ReportSources & {
+    relay: string;
+    latency: number | null;
+    offlineQueueTtlMs: number;
+    logger: Logger;
+    integrity: IntegrityReport;
+  },
 ): Omit<HealthResult, "uptime"> {
   const writable = s.cache.probeWritable();
   if (writable) expireQueue(s.cache, { now: s.now, ttlMs: s.offlineQueueTtlMs, logger: s.logger });
   const q = s.cache.queue.stats();
   const e = s.connection.lastError;
   return {
-    healthy: writable && !e?.fatal,
+    healthy: writable && !e?.fatal && s.integrity.status !== "incomplete",
     state: s.connection.state,
     paused: s.connection.paused,
     jazz: { connected: s.connected, relay: s.relay, latency: s.latency },
@@ -58,6 +67,7 @@ export function healthReport(
     lastSync: s.progress.lastSync,
     lastError: e && { code: e.code, reason: e.reason, message: e.message, at: e.at },
     nextRetryAt: s.connection.retryAt,
+    integrity: s.integrity,
   };
 }
 

@@ -161,7 +161,14 @@ function formatHealth(h: HealthResult): string[] {
     ["last sync", when(h.lastSync)],
     ["last error", lastError],
     ["next retry", h.nextRetryAt === null ? "-" : when(h.nextRetryAt)],
+    ["completeness", formatIntegrity(h.integrity)],
   ]);
+}
+
+/** The completeness check: its status, and what is missing where (`relay: commandHistory (partial)`). */
+function formatIntegrity(i: HealthResult["integrity"]): string {
+  const missing = i.missing.map((m) => `${m.where}: ${m.part}${m.state === "partial" ? " (partial)" : ""}`);
+  return missing.length === 0 ? i.status : `${i.status}; missing ${missing.join(", ")}`;
 }
 
 /** "label:   value" lines with the values aligned. */
