@@ -7,14 +7,18 @@ import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
   type ConnectFailure,
+  type RemoteInventory,
   type RemoteRecord,
   type RemoteSession,
 } from "../sync/remote.js";
+import { accountParts, feedCommands, feedCommandsOnPeer, missingOnPeer } from "./accountParts.js";
 import {
   addSyncPeer,
+  askPeerAgain,
   contentOf,
   isAvailable,
   isUploadComplete,
+  onPeerHeldChange,
   onUploadStateChange,
   subscribeToCoValue,
 } from "./cojsonAdapter.js";
@@ -113,28 +117,41 @@ export class JazzSession implements RemoteSession {
     });
   }
 
-  /** Resolves when cojson tracks nothing as unsynced (its tracker updates a tick after a write). */
+  /**
+   * Resolves when cojson tracks nothing as unsynced (its tracker updates a tick after a write) and
+   * the relay, as it answered on this connection, holds every part of the account this node holds.
+   */
   async waitForUpload(timeoutMs: number): Promise<void> {
     await this.serial.catch(() => undefined);
     await yieldToLoop();
-    if (isUploadComplete(this.node)) return;
-    let off = (): void => undefined;
-    const uploaded = new Promise<void>((resolve) => {
-      off = onUploadStateChange(this.node, (synced) => synced && resolve());
-      if (isUploadComplete(this.node)) resolve();
-    });
-    try {
-      await withDeadline(uploaded, {
-        ms: timeoutMs,
-        clock: this.deps.relay.clock,
-        onTimeout: () => {
-          const message = `relay has not confirmed the upload within ${timeoutMs} ms`;
-          throw new RemoteConnectError({ kind: "timeout", message, afterMs: timeoutMs });
-        },
-      });
-    } finally {
-      off();
+    if (await this.untilRelayHolds(timeoutMs)) return;
+    const message = `relay has not confirmed the upload within ${timeoutMs} ms`;
+    throw new RemoteConnectError({ kind: "timeout", message, afterMs: timeoutMs });
+  }
+
+  async inventory({ timeoutMs }: { timeoutMs: number }): Promise<RemoteInventory> {
+    if (this.closed) throw new Error("session is closed");
+    const connected = this.link?.isOpen === true;
+    // Loads what is missing here (from the relay when connected): the probe of an incomplete account.
+    await this.enqueue(() => this.reconcile());
+    if (connected) {
+      const { present } = accountParts(this.node, this.accountId, this.canonicalRoot());
+      askPeerAgain(
+        this.node,
+        RELAY_PEER_ID,
+        present.map((p) => p.id),
+      );
+      await this.untilRelayHolds(timeoutMs);
     }
+    const { present, missing } = accountParts(this.node, this.accountId, this.canonicalRoot());
+    const feed = present.find((p) => p.part === "commandHistory")?.id;
+    const local = { missing, commands: feed ? feedCommands(this.node, feed) : [] };
+    if (!this.link?.isOpen) return { local, relay: null };
+    const relay = {
+      missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)],
+      commands: feed ? feedCommandsOnPeer(this.node, RELAY_PEER_ID, feed) : [],
+    };
+    return { local, relay };
   }
 
   onRecords(listener: (records: RemoteRecord[]) => void): () => void {
@@ -170,6 +187,39 @@ export class JazzSession implements RemoteSession {
       this.deps.logger.info({ failure: failure.kind }, "relay connection lost");
       for (const listener of [...this.disconnectListeners]) listener(failure);
     });
+  }
+
+  /** The account's first root (rootReconcile.ts), attached or not. */
+  private canonicalRoot(): string | null {
+    return this.ids?.root ?? rootHistory(this.ctx.account.$jazz.raw).canonical;
+  }
+
+  /**
+   * True once nothing is unsynced and the relay holds every part of the account this node holds
+   * (parts that appear meanwhile included); false after `timeoutMs` on the clock.
+   */
+  private async untilRelayHolds(timeoutMs: number): Promise<boolean> {
+    const offs = new Map<string, () => void>();
+    let check = (): void => undefined;
+    const held = new Promise<boolean>((resolve) => {
+      check = () => {
+        const { present } = accountParts(this.node, this.accountId, this.canonicalRoot());
+        for (const { id } of present)
+          if (!offs.has(id)) offs.set(id, onPeerHeldChange(this.node, RELAY_PEER_ID, id, check));
+        if (isUploadComplete(this.node) && missingOnPeer(this.node, RELAY_PEER_ID, present).length === 0)
+          resolve(true);
+      };
+      offs.set("upload", onUploadStateChange(this.node, check));
+    });
+    try {
+      return await withDeadline(held, {
+        ms: timeoutMs,
+        clock: this.deps.relay.clock,
+        onTimeout: () => false,
+      });
+    } finally {
+      for (const off of offs.values()) off();
+    }
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

@@ -1,10 +1,11 @@
 // JazzSyncService: the Remote that sync/ uses, implemented with jazz-tools/cojson and a relay.
 //
 // open() never creates an account that may exist: it logs in from local storage when the account
-// is there; otherwise it asks the relay (a throw-away node loads the account ID: ~15 ms), and
-// creates only when the relay says the account is unknown, or, in "create" mode, when the relay
-// cannot be reached (the root reconciliation in JazzSession then merges with any root the relay
-// turns out to have). Timing: see docs/jazz.md.
+// is there; otherwise (or when the local copy lacks a part the login needs) it asks the relay (a
+// throw-away node loads the account ID: ~15 ms), and creates only when the relay says the account
+// is unknown and nothing of it is here, or, in "create" mode, when the relay cannot be reached
+// (the root reconciliation in JazzSession then merges with any root the relay turns out to have).
+// An account held only in part, here and on the relay, is `accountIncomplete`. Timing: docs/jazz.md.
 import { rm } from "node:fs/promises";
 import { LocalNode, type AgentSecret, type Peer, type StorageAPI } from "cojson";
 import {
@@ -106,20 +107,34 @@ export class JazzSyncService implements Remote {
     try {
       const peers: Peer[] = [];
       const connect = async () => (link = await openRelayLink(this.relay, (peer) => peers.push(peer)));
-      let how: "local" | "relay" | "created" | "created offline";
-      if (storageHasCoValue(driver, identity.accountId)) {
-        how = "local";
-        ctx = await this.login(identity, storage, peers);
-      } else {
+      let how: "local" | "relay" | "created" | "created offline" | undefined;
+      const heldHere = storageHasCoValue(driver, identity.accountId);
+      if (heldHere) {
+        try {
+          ctx = await this.login(identity, storage, peers);
+          how = "local";
+        } catch (err) {
+          // Part of the account never reached this device (it joined while the relay held only
+          // part of it): the relay may have the rest by now.
+          log.warn({ err }, "the account is incomplete in local storage; asking the relay");
+        }
+      }
+      if (!ctx) {
         const found = await this.probe(identity.accountId);
         if (typeof found === "object") {
-          if (mode === "join") throw new RemoteConnectError(found);
+          if (mode === "join" || heldHere) throw new RemoteConnectError(found);
           how = "created offline";
           ctx = await this.create(identity, storage, peers);
         } else if (found === "exists") {
           how = "relay";
           await connect();
-          ctx = await this.login(identity, storage, peers);
+          ctx = await this.loginFromRelay(identity, storage, peers);
+        } else if (heldHere) {
+          // Here in part, not on the relay at all: only a device holding the rest can restore it.
+          throw new RemoteConnectError({
+            kind: "accountIncomplete",
+            message: "the account is incomplete here and the relay does not hold it",
+          });
         } else if (mode === "create") {
           how = "created";
           await connect();
@@ -146,6 +161,23 @@ export class JazzSyncService implements Remote {
       if (ctx) await ctx.logOut().catch(() => undefined);
       driver.closeDb();
       throw err;
+    }
+  }
+
+  /**
+   * Logs in with the relay as a peer, after it said the account exists. A login that still fails
+   * means the relay holds only part of the account (jazz-tools needs the account and its profile):
+   * `accountIncomplete`, probed until a device that holds the rest uploads it.
+   */
+  private async loginFromRelay(identity: RemoteIdentity, storage: StorageAPI, peers: Peer[]) {
+    try {
+      return await this.login(identity, storage, peers);
+    } catch (err) {
+      this.opts.logger.warn({ err, accountId: identity.accountId }, "logging in from the relay failed");
+      throw new RemoteConnectError({
+        kind: "accountIncomplete",
+        message: "the relay holds only part of the account (its profile or the account itself is missing)",
+      });
     }
   }
 

@@ -48,9 +48,67 @@ export function loadTimeout(): number {
 
 // --- LocalNode.syncManager ----------------------------------------------------------------------
 
-/** Makes `peer` (a cojson-transport-ws peer) a sync peer of the node. */
+/**
+ * Makes `peer` (a cojson-transport-ws peer) a sync peer of the node, starting from nothing known
+ * about what it holds. cojson keeps a persistent peer's known states across reconnects (same peer
+ * ID) and only ever raises them, so a relay that came back without its data (restarted in memory,
+ * database lost) would be believed to hold everything and never get it again. Forgetting the old
+ * state first makes cojson's reconnect reconciliation compare this connection's answers with what
+ * the node holds and send whatever the peer lacks.
+ */
 export function addSyncPeer(node: LocalNode, peer: Peer): void {
+  node.syncManager.removePeer(peer.id);
   node.syncManager.addPeer(peer);
+}
+
+/** Which transactions of a CoValue a node holds: whether it has the header, and per session how many. */
+export interface HeldState {
+  header: boolean;
+  sessions: Readonly<Record<string, number>>;
+}
+
+/** What this node holds of the CoValue (nothing when it is not loaded). */
+export function heldLocally(node: LocalNode, id: string): HeldState {
+  const known = node.getCoValue(id as RawCoID).knownState();
+  return { header: known.header, sessions: known.sessions };
+}
+
+/**
+ * What `peerId` said it holds of the CoValue on its current connection (its answers and
+ * acknowledgements since addSyncPeer or askPeerAgain), or undefined when it has said nothing about
+ * it or is not connected.
+ */
+export function heldByPeer(node: LocalNode, peerId: string, id: string): HeldState | undefined {
+  const peer = node.syncManager.peers[peerId];
+  if (!peer || peer.closed) return undefined;
+  const known = peer.getKnownState(id as RawCoID);
+  return known && { header: known.header, sessions: known.sessions };
+}
+
+/**
+ * Asks the peer again what it holds of each CoValue (available here), forgetting what it said
+ * before: cojson sends a `load` with this node's state, the peer answers with its own, and cojson
+ * then sends whatever the peer lacks. Until the answer, heldByPeer reads as holding nothing.
+ */
+export function askPeerAgain(node: LocalNode, peerId: string, ids: readonly string[]): void {
+  const peer = node.syncManager.peers[peerId];
+  if (!peer || peer.closed) return;
+  for (const id of ids) {
+    const core = node.getCoValue(id as RawCoID);
+    if (!core.isAvailable()) continue;
+    peer.setKnownState(id as RawCoID, "empty");
+    peer.sendLoadRequest(core, "low-priority");
+  }
+}
+
+/** Calls `listener` whenever what the peer is known to hold of the CoValue changes. Returns off(). */
+export function onPeerHeldChange(
+  node: LocalNode,
+  peerId: string,
+  id: string,
+  listener: () => void,
+): () => void {
+  return node.syncManager.syncState.subscribeToPeerUpdates(peerId, id as RawCoID, () => listener());
 }
 
 /**
@@ -158,6 +216,8 @@ export function latestEdit(map: RawCoMap, key: string): MapEdit | undefined {
 export interface FeedItem {
   readonly value: JsonValue;
   readonly madeAt: number;
+  /** The transaction that carried it (items of one transaction share it). */
+  readonly tx: { readonly sessionID: string; readonly txIndex: number };
 }
 
 /**

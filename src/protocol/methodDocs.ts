@@ -71,6 +71,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
         lastSync: T,
         lastError: null,
         nextRetryAt: null,
+        integrity: { status: "complete", checkedAt: T, missing: [] },
       },
     },
   },

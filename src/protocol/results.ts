@@ -19,10 +19,44 @@ export const lastErrorSchema = z.object({
   at: epochMs("when it happened"),
 });
 
+const accountPartSchema = z
+  .enum([
+    "account",
+    "profile",
+    "root",
+    "commandHistory",
+    "preferences",
+    "preferenceEntries",
+    "devices",
+    "deviceRecord",
+    "group",
+  ])
+  .describe("a part of the account's data: the account, its profile, the root or one of its parts");
+
+export const missingPartSchema = z.object({
+  where: z.enum(["jazz", "relay"]).describe("this device's Jazz storage, or the relay"),
+  part: accountPartSchema,
+  state: z.enum(["absent", "partial"]).describe("not held at all, or without changes the other side has"),
+});
+
+export const integritySchema = z
+  .object({
+    status: z
+      .enum(["unknown", "complete", "restoring", "incomplete"])
+      .describe(
+        "complete: this device holds the whole account and the relay all it holds; restoring: the relay lacks some of it and is being sent it; incomplete: part of the account is neither here nor on the relay (unhealthy); unknown: not checked yet",
+      ),
+    checkedAt: ms.nullable().describe("when the last check ended (Unix time, ms); null before the first"),
+    missing: z.array(missingPartSchema).describe("what the last check found missing where"),
+  })
+  .describe("the completeness check, run after every connection and every syncIntervalMs while not complete");
+
 export const healthResultSchema = z.object({
   healthy: z
     .boolean()
-    .describe("false when the cache is not writable (cache.error says why) or the credentials were refused"),
+    .describe(
+      "false when the cache is not writable (cache.error says why), the credentials were refused, the account is not or only in part on the relay, or integrity is incomplete",
+    ),
   uptime: count.describe("seconds since the daemon started"),
   state: syncStateSchema,
   paused: z.boolean(),
@@ -53,6 +87,7 @@ export const healthResultSchema = z.object({
     ),
   lastError: lastErrorSchema.nullable().describe("the last sync error; null after a success"),
   nextRetryAt: ms.nullable().describe("next connection attempt (Unix time, ms); null when none is planned"),
+  integrity: integritySchema,
 });
 
 export const deviceInfoSchema = z.object({

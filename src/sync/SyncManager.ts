@@ -207,6 +207,7 @@ export class SyncManager {
       offlineQueueTtlMs: config.offlineQueueTtlMs,
       logger,
       remoteStorage: () => this.deps.remote?.storageFault?.() ?? null,
+      integrity: this.parts.integrity.current,
     });
   }
 

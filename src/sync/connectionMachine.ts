@@ -96,7 +96,9 @@ export type ConnectionEffect =
   | { type: "saveRootId" }
   | { type: "refreshLastSeen" }
   /** Start an upload run (the queue replay) in the background. */
-  | { type: "upload" };
+  | { type: "upload" }
+  /** Check in the background that the relay holds what this device holds (sync/integrity.ts). */
+  | { type: "checkIntegrity" };
 
 /** True when an attempt makes sense: OFFLINE, not paused, a usable identity and a Remote, not closing. */
 export function wantsConnection(c: ConnectionState, env: Pick<MachineEnv, "hasRemote">): boolean {
@@ -139,7 +141,7 @@ export function step(
       t.set({ phase: "connected", lastError: null, retryAt: null, burst: FRESH_BURST });
       t.moveTo("ONLINE");
       t.emit({ type: "markSynced" }, { type: "saveRootId" }, { type: "refreshLastSeen" });
-      t.emit({ type: "startLastSeenTimer" }, { type: "upload" });
+      t.emit({ type: "startLastSeenTimer" }, { type: "upload" }, { type: "checkIntegrity" });
       break;
     case "attemptFailed":
       if (t.c.closing) break; // cut short by shutdown or reset: nothing to report or retry

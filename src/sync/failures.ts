@@ -178,8 +178,23 @@ function describeConnect(f: ConnectFailure): WireFailure {
         ),
         fatal: true,
       };
+    case "accountIncomplete":
+      // Unhealthy (this device cannot sync the account), though probed: a device holding the rest
+      // of the account uploads it when it connects.
+      return { ...ACCOUNT_INCOMPLETE, fatal: true };
   }
 }
+
+/**
+ * The account, or part of it, is neither here nor on the relay: the open failure, and the verdict
+ * of the completeness check on a connection (sync/integrity.ts).
+ */
+export const ACCOUNT_INCOMPLETE: WireFailure = {
+  code: ErrorCode.NetworkUnreachable,
+  reason: "account_incomplete",
+  message: "the relay holds only part of the account; it completes once a device holding the rest connects",
+  fatal: true,
+};
 
 function describeDrop(f: ConnectFailure): WireFailure {
   const message =

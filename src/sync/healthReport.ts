@@ -5,6 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import { ErrorCode, type HealthResult, type StatusResult } from "../protocol.js";
 import type { ConnectionState } from "./connectionMachine.js";
+import type { IntegrityReport } from "./integrity.js";
 import type { LocalCache } from "./localCache.js";
 import type { SyncProgress } from "./progress.js";
 import { describeStorageFault, StorageFaultError, type StorageFault } from "./storageFault.js";
@@ -37,8 +38,9 @@ export function statusReport(
 /**
  * `healthy` is false when the local storage cannot be written (the cache's probe, or the last write
  * of the cache or of the Remote's local storage failed with a storage fault and none succeeded
- * since), or the last error is fatal (the credentials were refused, or the identity cannot be used
- * with the relay).
+ * since), the last error is fatal (the credentials were refused, the identity cannot be used with
+ * the relay, the account is not or only in part on the relay), or the completeness check found
+ * part of the account neither here nor on the relay (integrity.ts).
  */
 export function healthReport(
   s: ReportSources & {
@@ -48,6 +50,7 @@ export function healthReport(
     logger: Logger;
     /** The Remote's local storage (Jazz's SQLite file): its fault, or null. */
     remoteStorage: () => StorageFault | null;
+    integrity: IntegrityReport;
   },
 ): Omit<HealthResult, "uptime"> {
   const fault = s.cache.probeStorage() ?? s.remoteStorage();
@@ -56,7 +59,7 @@ export function healthReport(
   const q = s.cache.queue.stats();
   const e = s.connection.lastError;
   return {
-    healthy: writable && !e?.fatal,
+    healthy: writable && !e?.fatal && s.integrity.status !== "incomplete",
     state: s.connection.state,
     paused: s.connection.paused,
     jazz: { connected: s.connected, relay: s.relay, latency: s.latency },
@@ -79,6 +82,7 @@ export function healthReport(
     lastSync: s.progress.lastSync,
     lastError: e && { code: e.code, reason: e.reason, message: e.message, at: e.at },
     nextRetryAt: s.connection.retryAt,
+    integrity: s.integrity,
   };
 }
 

@@ -85,6 +85,7 @@ export async function forgetIdentity(p: SyncParts): Promise<void> {
     logger.warn({ err }, "deleting the remote's local data failed during reset");
   }
   p.progress.clear();
+  p.integrity.reset();
   p.relay.dispatch({ type: "forgotten" });
   if (wipeFault) throw wipeFault;
 }

@@ -18,6 +18,7 @@ import type { CurrentIdentity } from "./credentials.js";
 import type { Emitter, SyncEvents } from "./events.js";
 import type { FailureSource } from "./failures.js";
 import { expireQueue } from "./healthReport.js";
+import type { IntegrityMonitor } from "./integrity.js";
 import type { LocalCache } from "./localCache.js";
 import type { EntryOperations } from "./operations.js";
 import type { SyncProgress } from "./progress.js";
@@ -44,6 +45,7 @@ export interface RelayConnectionDeps {
   progress: SyncProgress;
   ops: Pick<EntryOperations, "touchLastSeen">;
   timers: SyncTimers;
+  integrity: Pick<IntegrityMonitor, "check" | "stop">;
   emitter: Emitter<SyncEvents>;
   clock: Clock;
   logger: Logger;
@@ -202,6 +204,8 @@ export class RelayConnection {
       case "startLastSeenTimer":
         return timers.startLastSeen(() => this.refreshLastSeen());
       case "stopTimers":
+        // The completeness probe runs only while connected, like the lastSeen refresh.
+        this.deps.integrity.stop();
         return effect.which === "all" ? timers.stopAll() : timers.stopLastSeen();
       case "markSynced":
         return progress.markSynced();
@@ -211,6 +215,9 @@ export class RelayConnection {
         return this.refreshLastSeen();
       case "upload":
         void this.syncRound();
+        return;
+      case "checkIntegrity":
+        void this.deps.integrity.check();
         return;
     }
   }

@@ -45,6 +45,11 @@ export type ConnectFailure =
   | { kind: "auth"; message: string; status: number }
   /** The relay does not know the account (a join before the first device uploaded it). */
   | { kind: "accountNotFound"; message: string }
+  /**
+   * Neither this device nor the relay holds enough of the account to open it (a device joined
+   * while the relay held only part of it): it opens once a device that holds the rest uploads it.
+   */
+  | { kind: "accountIncomplete"; message: string }
   | { kind: "server"; message: string; status: number }
   | { kind: "invalidData"; message: string };
 
@@ -88,6 +93,37 @@ export interface Remote {
   storageFault?(): StorageFault | null;
 }
 
+/** The CoValues of an account, by role: the account, its profile, the root and each part of it. */
+export type PartName =
+  | "account"
+  | "profile"
+  | "root"
+  | "commandHistory"
+  | "preferences"
+  | "preferenceEntries"
+  | "devices"
+  | "deviceRecord"
+  | "group";
+
+/** A part one side lacks: not at all (`absent`), or without some changes the other side has. */
+export interface MissingPart {
+  part: PartName;
+  state: "absent" | "partial";
+}
+
+type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
+
+/** What the remote's local storage and the relay hold of the account (RemoteSession.inventory). */
+export interface RemoteInventory {
+  /** Parts this device knows of but does not hold, and every command it holds (merged by id). */
+  local: { missing: MissingPart[]; commands: CommandRecord[] };
+  /**
+   * What the relay holds, as it answered on the current connection; null when not connected. A
+   * part missing here was not found on the relay either, so it is listed on both sides.
+   */
+  relay: { missing: MissingPart[]; commands: CommandRecord[] } | null;
+}
+
 export interface RemoteSession {
   readonly accountId: string;
   /** The CaroSyncRoot CoValue ID, or null until the root is known (offline first init). */
@@ -96,6 +132,8 @@ export interface RemoteSession {
   /**
    * Makes one connection attempt to the relay. Resolves when connected; rejects with
    * RemoteConnectError classifying the failure. The retry policy in sync/ decides when to call it.
+   * Every connection starts from what the relay says it holds now, never from what an earlier
+   * connection said, and sends it whatever it lacks.
    */
   connect(signal?: AbortSignal): Promise<void>;
   /** Drops the relay connection (pause, shutdown); local writes keep working. */
@@ -111,10 +149,20 @@ export interface RemoteSession {
    */
   write(records: RemoteRecord[]): Promise<void>;
   /**
-   * Resolves when everything written so far has been confirmed by the relay; rejects after
-   * `timeoutMs` (the records stay pending and are uploaded later).
+   * Resolves when the relay holds everything this session holds, as the relay said on the current
+   * connection: everything written so far, and the account and every part of it (a relay that came
+   * back without its data gets all of it again on every connect). Rejects after `timeoutMs` (the
+   * records stay pending and are uploaded later).
    */
   waitForUpload(timeoutMs: number): Promise<void>;
+
+  /**
+   * What is held where. Asks the relay afresh (when connected) what it holds, rather than trusting
+   * earlier answers, sends it whatever it lacks of what this device holds, and tries again to load
+   * what this device lacks; then waits up to `timeoutMs` for the relay to hold it all and reports.
+   * Rejects only when the session is closed.
+   */
+  inventory(opts: { timeoutMs: number }): Promise<RemoteInventory>;
 
   /**
    * Delivers records that are new or changed in the root (from any device, including records

@@ -7,7 +7,14 @@ import type { Clock } from "./clock.js";
 import { withDeadline } from "./deadline.js";
 import type { EntryKey, LocalCache } from "./localCache.js";
 import { QueueUploader, type UploadResult } from "./queueUpload.js";
-import type { ConnectFailure, Remote, RemoteIdentity, RemoteRecord, RemoteSession } from "./remote.js";
+import type {
+  ConnectFailure,
+  Remote,
+  RemoteIdentity,
+  RemoteInventory,
+  RemoteRecord,
+  RemoteSession,
+} from "./remote.js";
 
 interface Waiter {
   /** Looks at the queue again (after a confirmation). */
@@ -113,6 +120,11 @@ export class RemoteLink {
   upload(): Promise<UploadResult> {
     if (!this.session || !this.isConnected) return Promise.resolve({ confirmed: 0, error: null });
     return this.uploader.upload(this.session);
+  }
+
+  /** What is held where (RemoteSession.inventory); null when no session is open. */
+  async inventory(timeoutMs: number): Promise<RemoteInventory | null> {
+    return this.session ? await this.session.inventory({ timeoutMs }) : null;
   }
 
   /**

@@ -9,6 +9,7 @@
 // | auth (401/403)     | no    | –                                      | 1                   |
 // | invalid data       | no    | –                                      | 1                   |
 // | account not found  | probe | syncIntervalMs (the account may come)  | 1                   |
+// | account incomplete | probe | syncIntervalMs (the rest may come)     | 1                   |
 // | server (5xx)       | yes   | 1 s, 2 s, 4 s (exponential)            | 3                   |
 //
 // When a burst's attempts are spent the daemon stays OFFLINE and probes every `syncIntervalMs`
@@ -31,6 +32,7 @@ const MAX_ATTEMPTS: Record<ConnectFailure["kind"], number> = {
   auth: 1,
   invalidData: 1,
   accountNotFound: 1,
+  accountIncomplete: 1,
 };
 
 /** Failures that share a burst: a timeout followed by a refused connection is one outage. */
@@ -62,9 +64,9 @@ export function decideRetry(
   if (failure.kind === "auth" || failure.kind === "invalidData") {
     return { decision: { kind: "stop", reason: failure.kind }, burst: { ...burst, spent: true } };
   }
-  // A joined account the relay does not hold yet appears once the first device uploads it:
-  // nothing to gain from a fast burst, but worth a probe now and then.
-  if (burst.spent || failure.kind === "accountNotFound") {
+  // A joined account the relay does not hold (in full) yet appears once a device that holds it
+  // uploads it: nothing to gain from a fast burst, but worth a probe now and then.
+  if (burst.spent || failure.kind === "accountNotFound" || failure.kind === "accountIncomplete") {
     return { decision: probe(failure, opts), burst: { ...burst, spent: true } };
   }
   const family = burstFamily(failure.kind);
@@ -101,10 +103,14 @@ export class RetryPolicy {
 }
 
 function probe(failure: ConnectFailure, opts: RetryOptions): RetryDecision {
-  const random = opts.random ?? Math.random;
-  const factor = 1 - JITTER + 2 * JITTER * random();
-  const jittered = Math.round(opts.syncIntervalMs * factor);
   // A relay that said when to come back is not asked sooner.
   const floor = failure.kind === "rateLimited" ? (failure.retryAfterMs ?? 0) : 0;
-  return { kind: "probe", delayMs: Math.max(jittered, floor) };
+  return { kind: "probe", delayMs: Math.max(probeDelayMs(opts), floor) };
+}
+
+/** The probe interval: syncIntervalMs with ±20 % jitter (also what an incomplete account is re-checked at). */
+export function probeDelayMs(opts: RetryOptions): number {
+  const random = opts.random ?? Math.random;
+  const factor = 1 - JITTER + 2 * JITTER * random();
+  return Math.round(opts.syncIntervalMs * factor);
 }

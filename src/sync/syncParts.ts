@@ -10,6 +10,7 @@ import { CurrentIdentity, type CredentialStore } from "./credentials.js";
 import { Emitter, type SyncEvents } from "./events.js";
 import { localDeriveIdentity, type DeriveIdentity } from "./identity.js";
 import type { LocalCache } from "./localCache.js";
+import { IntegrityMonitor } from "./integrity.js";
 import { EntryOperations } from "./operations.js";
 import { SyncProgress } from "./progress.js";
 import { TokenBucket } from "./rateLimit.js";
@@ -59,6 +60,8 @@ export interface SyncParts {
   readonly link: RemoteLink;
   readonly ops: EntryOperations;
   readonly relay: RelayConnection;
+  /** The completeness check after every connection (health's `integrity`). */
+  readonly integrity: IntegrityMonitor;
   /** The Remote's derivation, else the injected one, else the local placeholder. */
   readonly derive: DeriveIdentity;
 }
@@ -106,6 +109,16 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     pushTimeoutMs,
     onLocalChange: (count, cursor) => landed(count, cursor, "local"),
   });
+  const retry = { syncIntervalMs: config.syncIntervalMs, random: deps.random };
+  const integrity = new IntegrityMonitor({
+    link,
+    clock,
+    logger,
+    retry,
+    timeoutMs: pushTimeoutMs,
+    // Writes refused while the root was incomplete are still queued: upload them now.
+    onCompleted: () => void relay.syncRound(),
+  });
   const relay = new RelayConnection({
     link,
     cache,
@@ -113,10 +126,11 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     progress,
     ops,
     timers: new SyncTimers(clock, logger),
+    integrity,
     emitter,
     clock,
     logger,
-    retry: { syncIntervalMs: config.syncIntervalMs, random: deps.random },
+    retry,
     autoConnect: deps.autoConnect ?? true,
     offlineQueueTtlMs: config.offlineQueueTtlMs,
   });
@@ -128,5 +142,5 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
   const derive = remote
     ? (key: Uint8Array) => remote.deriveIdentity(key)
     : (deps.deriveIdentity ?? localDeriveIdentity);
-  return { deps, emitter, identity, progress, link, ops, relay, derive };
+  return { deps, emitter, identity, progress, link, ops, relay, integrity, derive };
 }

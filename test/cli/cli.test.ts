@@ -168,6 +168,7 @@ describe("caro-sync command line", () => {
       lastSync: null,
       lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
       nextRetryAt: null,
+      integrity: { status: "unknown", checkedAt: null, missing: [] },
     };
     peer.handlers.set("daemon.health", () => health);
     const r = await run(["health", "--json"]);

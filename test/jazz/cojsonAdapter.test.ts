@@ -11,16 +11,20 @@ import {
   accountIdForAgentSecret,
   addSyncPeer,
   appendFeedItems,
+  askPeerAgain,
   contentOf,
   editsByKey,
   editsOf,
   feedSessionLogs,
+  heldByPeer,
+  heldLocally,
   isAvailable,
   isUploadComplete,
   lastTransactionAt,
   latestEdit,
   loadCoValue,
   loadTimeout,
+  onPeerHeldChange,
   onUploadStateChange,
   setLoadTimeout,
   storageHasCoValue,
@@ -28,8 +32,11 @@ import {
   subscribeToCoValue,
 } from "../../src/jazz/cojsonAdapter.js";
 import { jazzCrypto } from "../../src/jazz/crypto.js";
+import { holdsAll } from "../../src/jazz/accountParts.js";
 import { openJazzStorage } from "../../src/jazz/sqliteDriver.js";
-import { startTestRelay, type TestRelay } from "../helpers/relay.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { startRelay, type RelayHandle } from "../../src/relay/server.js";
+import { freePort, startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -145,6 +152,7 @@ describe("cojsonAdapter: the raw core and RawCoMap.ops", () => {
       [{ n: 1 }],
     );
     assert.equal(typeof items[0]?.madeAt, "number");
+    assert.deepEqual(items[0]?.tx, { sessionID: session, txIndex: 0 }, "the carrying transaction");
     const kept = items[0];
     appendFeedItems(feed, [{ n: 2 }]);
     await tick();
@@ -247,6 +255,84 @@ describe("cojsonAdapter: syncManager and loadCoValueCore, against a relay", () =
     const started = Date.now();
     assert.equal(await loadCoValue(reader, UNKNOWN_ID, "relay"), false);
     assert.ok(Date.now() - started < 2000, "did not wait for the skipped peer");
+  });
+});
+
+describe("cojsonAdapter: known states, against a relay that comes back empty", () => {
+  let port: number;
+  let relay: RelayHandle;
+  const sockets: WebSocket[] = [];
+  const nodes: LocalNode[] = [];
+  /** An in-memory relay on the same port each time: started again, it holds nothing. */
+  const listen = async () => (relay = await startRelay({ port, inMemory: true, logger: silentLogger }));
+  const url = () => `ws://127.0.0.1:${port}`;
+  before(async () => {
+    port = await freePort();
+    await listen();
+  });
+  after(async () => {
+    for (const n of nodes) await n.gracefulShutdown();
+    for (const s of sockets) s.close();
+    await relay.close();
+  });
+  async function connected(node: LocalNode) {
+    const { websocket, peer } = await relayPeer(url(), "relay");
+    sockets.push(websocket);
+    addSyncPeer(node, peer);
+  }
+  const relayHolds = (node: LocalNode, id: string) =>
+    holdsAll(heldByPeer(node, "relay", id), heldLocally(node, id));
+
+  it("heldLocally, heldByPeer, onPeerHeldChange: what each side holds, and a call when the peer's changes", async () => {
+    const { node } = await newNode();
+    nodes.push(node);
+    const map = node.createGroup().createMap<RawCoMap>({ a: 1 });
+    assert.equal(heldByPeer(node, "relay", map.id), undefined, "no such peer yet");
+    assert.deepEqual(heldLocally(node, UNKNOWN_ID), { header: false, sessions: {} });
+    assert.deepEqual(heldLocally(node, map.id), { header: true, sessions: { [node.currentSessionID]: 1 } });
+    await connected(node);
+    await waitFor(() => relayHolds(node, map.id), { what: "the relay to hold the map" });
+    let calls = 0;
+    const off = onPeerHeldChange(node, "relay", map.id, () => calls++);
+    map.set("a", 2, "private");
+    await waitFor(() => calls > 0 && relayHolds(node, map.id), { what: "the relay's acknowledgement" });
+    assert.deepEqual(heldByPeer(node, "relay", map.id)?.sessions, { [node.currentSessionID]: 2 });
+    off();
+  });
+
+  it("askPeerAgain: what the peer said before is forgotten until it answers again", async () => {
+    const { node } = await newNode();
+    nodes.push(node);
+    const map = node.createGroup().createMap<RawCoMap>({ a: 1 });
+    await connected(node);
+    await waitFor(() => relayHolds(node, map.id), { what: "the first answer" });
+    askPeerAgain(node, "relay", [map.id, UNKNOWN_ID]);
+    assert.equal(heldByPeer(node, "relay", map.id)?.header, false, "forgotten");
+    await waitFor(() => relayHolds(node, map.id), { what: "the new answer" });
+  });
+
+  it("addSyncPeer: a reconnect trusts nothing of the earlier connection, so a relay back empty gets it all again", async () => {
+    const { node, accountID, accountSecret } = await newNode();
+    nodes.push(node);
+    const map = node.createGroup().createMap<RawCoMap>({ a: 1 });
+    await connected(node);
+    await waitFor(() => relayHolds(node, map.id) && isUploadComplete(node), { what: "the upload" });
+    await relay.close();
+    await listen();
+    await connected(node);
+    await waitFor(() => relayHolds(node, map.id), { what: "the relay to hold the map again" });
+    const r = await relayPeer(url(), "relay");
+    sockets.push(r.websocket);
+    const reader = await LocalNode.withLoadedAccount({
+      accountID,
+      accountSecret,
+      sessionID: undefined,
+      peers: [r.peer],
+      crypto: jazzCrypto,
+    });
+    nodes.push(reader);
+    assert.equal(await loadCoValue(reader, map.id), true, "another node loads it from the restarted relay");
+    assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
   });
 });
 

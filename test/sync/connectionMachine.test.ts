@@ -84,7 +84,7 @@ describe("connection machine", () => {
     assert.deepEqual(run.take(), [
       "opening → UNINITIALIZED>INITIALIZING",
       "opened → INITIALIZING>OFFLINE, startExpiryTimer, wanted(start), attempt",
-      "connected → OFFLINE>ONLINE, markSynced, saveRootId, refreshLastSeen, startLastSeenTimer, upload",
+      "connected → OFFLINE>ONLINE, markSynced, saveRootId, refreshLastSeen, startLastSeenTimer, upload, checkIntegrity",
     ]);
     assert.equal(run.c.phase, "connected");
   });

@@ -106,4 +106,15 @@ describe("failures reach clients through one mapping", () => {
     );
     assert.equal(connect({ kind: "timeout", message: MARKER }), "relay did not answer in time");
   });
+
+  it("an account held only in part: -32003 account_incomplete, unhealthy, never the Remote's text", () => {
+    const wire = describeFailure({
+      during: "open",
+      error: new RemoteConnectError({ kind: "accountIncomplete", message: MARKER }),
+    });
+    assert.equal(wire.code, -32003);
+    assert.equal(wire.reason, "account_incomplete");
+    assert.equal(wire.fatal, true);
+    assert.ok(!wire.message.includes(MARKER));
+  });
 });

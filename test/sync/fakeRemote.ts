@@ -4,17 +4,21 @@
 import { createHash } from "node:crypto";
 import type {
   ConnectFailure,
+  MissingPart,
   Remote,
   RemoteIdentity,
+  RemoteInventory,
   RemoteRecord,
   RemoteSession,
 } from "../../src/sync/remote.js";
 import { RemoteConnectError } from "../../src/sync/remote.js";
-import { keyString, recordKey } from "../../src/sync/records.js";
+import { keyString, recordKey, remoteRecordSchema } from "../../src/sync/records.js";
 
 /** What the relay holds: records by key, as last uploaded; and the sessions it serves. */
 export class FakeRelay {
   readonly records = new Map<string, RemoteRecord>();
+  /** Accounts the relay holds (a device that holds one uploads it when it connects). */
+  readonly accounts = new Set<string>();
   reachable = true;
   /** Sessions of every device on this relay, so an upload reaches the others live. */
   readonly sessions = new Set<FakeSession>();
@@ -23,6 +27,14 @@ export class FakeRelay {
   goDown(): void {
     this.reachable = false;
     for (const session of this.sessions) if (session.connected) session.drop();
+  }
+
+  /** Test control: the relay restarts without its data (in memory, or its database lost). */
+  restartEmpty(): void {
+    this.goDown();
+    this.records.clear();
+    this.accounts.clear();
+    this.reachable = true;
   }
 }
 
@@ -72,6 +84,10 @@ export class FakeSession implements RemoteSession {
   uploadGate: Promise<void> | null = null;
   /** Every batch passed to write(), in order. */
   readonly writes: RemoteRecord[][] = [];
+  /** Test control: parts of the account this device lacks (and so cannot give the relay). */
+  localMissing: MissingPart[] = [];
+  /** What this device holds: written, or received from the relay. */
+  private readonly held = new Map<string, RemoteRecord>();
   private unuploaded: RemoteRecord[] = [];
   private readonly recordListeners = new Set<(records: RemoteRecord[]) => void>();
   private readonly dropListeners = new Set<(failure: ConnectFailure) => void>();
@@ -91,6 +107,8 @@ export class FakeSession implements RemoteSession {
     if (!this.relay.reachable)
       return Promise.reject(new RemoteConnectError({ kind: "network", message: "ECONNREFUSED" }));
     this.connected = true;
+    // As Jazz does on every connection: the relay gets what it lacks of what this device holds.
+    this.restoreRelay();
     return Promise.resolve();
   }
 
@@ -116,6 +134,7 @@ export class FakeSession implements RemoteSession {
   write(records: RemoteRecord[]): Promise<void> {
     this.writes.push(records);
     this.unuploaded.push(...records);
+    for (const r of records) this.held.set(keyString(recordKey(r)), r);
     return Promise.resolve();
   }
 
@@ -129,19 +148,45 @@ export class FakeSession implements RemoteSession {
       throw new Error("upload not confirmed in time");
     }
     for (const r of batch) this.relay.records.set(keyString(recordKey(r)), r);
+    this.restoreRelay();
     // Other connected devices of the account get the upload live (the writer already has it).
     for (const other of this.relay.sessions) if (other !== this && other.connected) other.deliver(batch);
+  }
+
+  inventory(_opts: { timeoutMs: number }): Promise<RemoteInventory> {
+    if (this.closed) return Promise.reject(new Error("session is closed"));
+    const commands = (records: Iterable<RemoteRecord>) =>
+      [...records].filter((r): r is Extract<RemoteRecord, { type: "command" }> => r.type === "command");
+    const local = { missing: [...this.localMissing], commands: commands(this.held.values()) };
+    if (!this.connected) return Promise.resolve({ local, relay: null });
+    const relayMissing: MissingPart[] = [...this.localMissing];
+    if (!this.relay.accounts.has(this.accountId)) relayMissing.push({ part: "account", state: "absent" });
+    const relay = { missing: relayMissing, commands: commands(this.relay.records.values()) };
+    return Promise.resolve({ local, relay });
+  }
+
+  /** Gives the relay the account and whatever it lacks of what was uploaded from here (not held). */
+  private restoreRelay(): void {
+    if (this.holdUploads) return;
+    this.relay.accounts.add(this.accountId);
+    const pending = new Set(this.unuploaded.map((r) => keyString(recordKey(r))));
+    for (const [key, r] of this.held)
+      if (!pending.has(key) && !this.relay.records.has(key)) this.relay.records.set(key, r);
   }
 
   onRecords(listener: (records: RemoteRecord[]) => void): () => void {
     this.recordListeners.add(listener);
     const snapshot = [...this.relay.records.values()];
+    for (const r of snapshot) this.held.set(keyString(recordKey(r)), r);
     if (snapshot.length > 0) queueMicrotask(() => listener(snapshot));
     return () => this.recordListeners.delete(listener);
   }
 
   /** Test control: records arrive from the relay (another device wrote them). */
   deliver(records: RemoteRecord[]): void {
+    // Tests also deliver malformed records (what another client could write): not held as records.
+    for (const r of records)
+      if (remoteRecordSchema.safeParse(r).success) this.held.set(keyString(recordKey(r)), r);
     for (const l of this.recordListeners) l(records);
   }
 

@@ -9,6 +9,7 @@ runRemoteContractTests("FakeRemote (in memory)", () => {
     device: () => new FakeRemote(relay),
     relayDown: () => Promise.resolve(relay.goDown()),
     relayUp: () => Promise.resolve(void (relay.reachable = true)),
+    relayRestartEmpty: () => Promise.resolve(relay.restartEmpty()),
     cleanup: () => Promise.resolve(),
   });
 });

@@ -33,6 +33,11 @@ runRemoteContractTests("JazzSyncService (real relay)", async () => {
     relayUp: async () => {
       relay ??= await listen();
     },
+    // The relay runs in memory: started again, it holds nothing.
+    relayRestartEmpty: async () => {
+      await relay?.close();
+      relay = await listen();
+    },
     cleanup: async () => {
       await relay?.close();
       await dir.cleanup();

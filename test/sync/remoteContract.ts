@@ -22,6 +22,8 @@ export interface RemoteFixture {
   /** The relay goes away: established connections drop, attempts fail until relayUp(). */
   relayDown(): Promise<void>;
   relayUp(): Promise<void>;
+  /** The relay restarts without any data (in memory, or its database lost); connections drop. */
+  relayRestartEmpty(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -214,6 +216,51 @@ export function runRemoteContractTests(name: string, setup: () => Promise<Remote
       await waitFor(() => thirdDropped, { what: "the third device's drop", timeoutMs: 15_000 });
       assert.equal(atA.batches, seenByA, "no records after close()");
       assert.deepEqual(drops, [], "no drop after close()");
+    });
+
+    it("a relay that came back without its data gets all of it again on connect(); a device joining then gets it", async () => {
+      const { fixture, authKey, session } = await firstDevice();
+      await session.connect();
+      const written = [
+        command(),
+        command({ deviceId: "device-b" }),
+        preference("theme", 100),
+        device("device-a"),
+      ];
+      await session.write(written);
+      await session.waitForUpload(10_000);
+      const drops: ConnectFailure[] = [];
+      session.onDisconnected((f) => drops.push(f));
+      await fixture.relayRestartEmpty();
+      await waitFor(() => drops.length > 0, { what: "the drop", timeoutMs: 15_000 });
+      await session.connect();
+      // Confirmed only once the relay holds everything this device holds again.
+      await session.waitForUpload(10_000);
+      const b = await join(fixture, authKey);
+      await b.connect();
+      const atB = new Received(b);
+      await atB.until("everything at the new device", () => written.every((r) => atB.get(r) !== undefined));
+      for (const r of written) assert.deepEqual(atB.get(r), r);
+    });
+
+    it("inventory: the commands held here and on the relay, nothing missing; no relay side while disconnected", async () => {
+      const { session } = await firstDevice();
+      await session.connect();
+      const written = [command(), command({ executed: true, success: true, executedAt: 5 })];
+      await session.write([...written, preference("theme", 100)]);
+      await session.waitForUpload(10_000);
+      const inv = await session.inventory({ timeoutMs: 10_000 });
+      const byId = (records: readonly RemoteRecord[]) =>
+        [...records].sort((x, y) => keyString(recordKey(x)).localeCompare(keyString(recordKey(y))));
+      assert.deepEqual(inv.local.missing, []);
+      assert.deepEqual(byId(inv.local.commands), byId(written));
+      assert.ok(inv.relay, "connected: the relay side is known");
+      assert.deepEqual(inv.relay.missing, []);
+      assert.deepEqual(byId(inv.relay.commands), byId(written));
+      session.disconnect();
+      const offline = await session.inventory({ timeoutMs: 1_000 });
+      assert.equal(offline.relay, null);
+      assert.deepEqual(byId(offline.local.commands), byId(written));
     });
   });
 }

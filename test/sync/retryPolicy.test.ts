@@ -94,6 +94,15 @@ describe("RetryPolicy (seed table)", () => {
     ]);
   });
 
+  it("probes for an account held only in part, without a burst (the rest appears once a device uploads it)", () => {
+    const policy = new RetryPolicy({ syncIntervalMs: 5000, random: midJitter });
+    const partial: ConnectFailure = { kind: "accountIncomplete", message: "no profile" };
+    assert.deepEqual(run(policy, partial, 2), [
+      { kind: "probe", delayMs: 5000 },
+      { kind: "probe", delayMs: 5000 },
+    ]);
+  });
+
   it("jitters probes within ±20 % of syncIntervalMs", () => {
     const low = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0 }), unavailable, 3).at(-1);
     const high = run(new RetryPolicy({ syncIntervalMs: 10_000, random: () => 0.999999 }), unavailable, 3).at(

@@ -158,6 +158,7 @@ function formatHealth(h: HealthResult): string[] {
     ["last sync", when(h.lastSync)],
     ["last error", lastError],
     ["next retry", h.nextRetryAt === null ? "-" : when(h.nextRetryAt)],
+    ["completeness", formatIntegrity(h.integrity)],
   ]);
 }
 
@@ -166,6 +167,12 @@ function cacheWritable(cache: HealthResult["cache"]): string {
   if (cache.writable !== false) return "";
   const error = cache.error as HealthResult["cache"]["error"] | undefined;
   return error ? `, NOT writable: ${error.message} (${error.reason})` : ", NOT writable";
+}
+
+/** The completeness check: its status, and what is missing where (`relay: commandHistory (partial)`). */
+function formatIntegrity(i: HealthResult["integrity"]): string {
+  const missing = i.missing.map((m) => `${m.where}: ${m.part}${m.state === "partial" ? " (partial)" : ""}`);
+  return missing.length === 0 ? i.status : `${i.status}; missing ${missing.join(", ")}`;
 }
 
 /** "label:   value" lines with the values aligned. */
