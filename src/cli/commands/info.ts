@@ -170,7 +170,8 @@ function cacheWritable(cache: HealthResult["cache"]): string {
 }
 
 /** The completeness check: its status, and what is missing where (`relay: commandHistory (partial)`). */
-function formatIntegrity(i: HealthResult["integrity"]): string {
+function formatIntegrity(i: HealthResult["integrity"] | undefined): string {
+  if (!i) return "unknown (this daemon does not report it)";
   const missing = i.missing.map((m) => `${m.where}: ${m.part}${m.state === "partial" ? " (partial)" : ""}`);
   return missing.length === 0 ? i.status : `${i.status}; missing ${missing.join(", ")}`;
 }
