@@ -35,6 +35,8 @@ export interface Device {
   readonly name: string;
   readonly home: string;
   env: DeviceEnv;
+  /** What the daemon runs under (`spawnDaemon`'s wrapper), kept across restarts. */
+  readonly wrapper?: readonly string[];
   proc: DaemonProcess;
   client: SyncClient;
 }
@@ -80,15 +82,15 @@ export class Cluster {
     name: string,
     relayUrl: string,
     settings: DaemonSettings = {},
-    opts: { env?: DeviceEnv } = {},
+    opts: { env?: DeviceEnv; wrapper?: readonly string[] } = {},
   ): Promise<Device> {
     const home = await this.dir("ceh-");
     const configDir = join(home, ".config", "cmdai");
     await mkdir(configDir, { recursive: true, mode: 0o700 });
     await writeFile(join(configDir, "sync-daemon.json"), JSON.stringify(settings), { mode: 0o600 });
     const env = opts.env ?? {};
-    const proc = await this.spawn(home, relayUrl, env);
-    const device: Device = { name, home, env, proc, client: await proc.client() };
+    const proc = await this.spawn(home, relayUrl, env, opts.wrapper);
+    const device: Device = { name, home, env, wrapper: opts.wrapper, proc, client: await proc.client() };
     this.devices.push(device);
     return device;
   }
@@ -102,12 +104,17 @@ export class Cluster {
   /** Starts the daemon again on the same HOME, optionally against another relay URL or environment. */
   async restart(device: Device, relayUrl: string, opts: { env?: DeviceEnv } = {}): Promise<void> {
     if (opts.env) device.env = opts.env;
-    device.proc = await this.spawn(device.home, relayUrl, device.env);
+    device.proc = await this.spawn(device.home, relayUrl, device.env, device.wrapper);
     device.client = await device.proc.client();
   }
 
-  private async spawn(home: string, relayUrl: string, env: DeviceEnv): Promise<DaemonProcess> {
-    const proc = await spawnDaemon({ home, env: { ...env, CARO_SYNC_RELAY: relayUrl } });
+  private async spawn(
+    home: string,
+    relayUrl: string,
+    env: DeviceEnv,
+    wrapper?: readonly string[],
+  ): Promise<DaemonProcess> {
+    const proc = await spawnDaemon({ home, env: { ...env, CARO_SYNC_RELAY: relayUrl }, wrapper });
     this.procs.push(proc);
     return proc;
   }

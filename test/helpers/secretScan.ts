@@ -25,9 +25,16 @@ export interface ScanResult {
 export class SecretScan {
   /** First WINDOW characters → the label of the secret. */
   private readonly prefixes = new Map<string, string>();
+  /** Secrets that are not one token (a phrase, a plaintext): searched for whole. */
+  private readonly texts = new Map<string, string>();
 
   get size(): number {
-    return this.prefixes.size;
+    return this.prefixes.size + this.texts.size;
+  }
+
+  /** A secret searched for as it is (words with spaces, short plaintexts). */
+  addText(label: string, value: string): void {
+    this.texts.set(value, label);
   }
 
   add(label: string, value: string): void {
@@ -79,8 +86,9 @@ export class SecretScan {
           if (label !== undefined) found.add(label);
         }
       }
+      for (const [value, label] of this.texts) if (log.text.includes(value)) found.add(label);
       for (const label of found) leaks.push(`${label} in ${log.name}`);
     }
-    return { logs: logs.length, bytes, secrets: this.prefixes.size, leaks };
+    return { logs: logs.length, bytes, secrets: this.size, leaks };
   }
 }

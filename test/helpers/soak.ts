@@ -26,8 +26,9 @@ export interface Figures {
   entriesChecked: number;
   lost: number;
   duplicated: number;
-  /** Log files and process outputs searched for secrets, and the secrets searched for. */
+  /** Log files and process outputs searched for secrets, their size, and the secrets searched for. */
   logsScanned: number;
+  logBytes: number;
   secretsChecked: number;
   durationMs: number;
   /** Why it was skipped or failed, or what the daemon did (one line). */
@@ -45,6 +46,7 @@ export function emptyCounts(): Counts {
     lost: 0,
     duplicated: 0,
     logsScanned: 0,
+    logBytes: 0,
     secretsChecked: 0,
   };
 }

@@ -24,6 +24,7 @@ export class Scenario {
   readonly counts: Counts = emptyCounts();
   private readonly extraLogs: LogText[] = [];
   private readonly cleanups: (() => Promise<void> | void)[] = [];
+  private readonly afterStops: (() => Promise<void> | void)[] = [];
   private readonly notes: string[] = [];
   private status: Figures["status"] = "failed";
   private readonly started = Date.now();
@@ -40,9 +41,14 @@ export class Scenario {
     this.extraLogs.push({ name, text });
   }
 
-  /** Runs at the end, before the cluster is torn down (unmounts, extra processes). */
+  /** Runs at the end, before the cluster's processes are stopped (clients, extra sockets). */
   onCleanup(fn: () => Promise<void> | void): void {
     this.cleanups.push(fn);
+  }
+
+  /** Runs at the end, once every process has stopped and before temp dirs go (an unmount). */
+  afterStop(fn: () => Promise<void> | void): void {
+    this.afterStops.push(fn);
   }
 
   skip(t: TestContext, reason: string): void {
@@ -100,10 +106,12 @@ export class Scenario {
     for (const d of this.cluster.members) this.secrets.addCredentials(d.home);
     for (const d of this.cluster.members) d.client.close();
     await this.cluster.stopAll();
+    for (const fn of this.afterStops.reverse()) await Promise.resolve(fn()).catch(() => undefined);
     this.secrets.addPayloads(this.ledger.payloads());
     const scan = this.secrets.scan([...this.cluster.logs(), ...this.extraLogs]);
     await this.cluster.cleanup();
     this.counts.logsScanned = scan.logs;
+    this.counts.logBytes = scan.bytes;
     this.counts.secretsChecked = scan.secrets;
     if (scan.leaks.length > 0) {
       this.status = "failed";
