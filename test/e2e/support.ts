@@ -3,13 +3,14 @@
 // A Cluster owns everything it starts and tears it all down in `cleanup()`, even after a failure.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { RpcError } from "../../src/client/errors.js";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import type { NotificationMap, PulledEntry, SyncState } from "../../src/protocol.js";
 import { pullEverything, spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
+import { startFaultProxy, type FaultProxy } from "../helpers/faultProxy.js";
 import { startRelayProcess, startTestRelay, type RelayProcess, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -21,12 +22,21 @@ export interface DaemonSettings {
   /** Age at which a queued change counts as failed (scaled down to simulate long outages). */
   offlineQueueTtlMs?: number;
   shutdownFlushMs?: number;
+  /** The local push budget (a load test raises it far above what it sends). */
+  pushRatePerSecond?: number;
+  pushBurst?: number;
 }
+
+/** Extra environment of a device's daemon (kept across restarts unless replaced). */
+export type DeviceEnv = Record<string, string>;
 
 /** One daemon process with an open client; `home` survives restarts until the cluster cleans up. */
 export interface Device {
   readonly name: string;
   readonly home: string;
+  env: DeviceEnv;
+  /** What the daemon runs under (`spawnDaemon`'s wrapper), kept across restarts. */
+  readonly wrapper?: readonly string[];
   proc: DaemonProcess;
   client: SyncClient;
 }
@@ -36,6 +46,7 @@ export class Cluster {
   /** Every daemon process started (a restarted device has several), stopped at cleanup. */
   private readonly procs: DaemonProcess[] = [];
   private readonly relays: TestRelay[] = [];
+  private readonly stopped = new Set<TestRelay>();
   private readonly dirs: { cleanup: () => Promise<void> }[] = [];
 
   /** An in-memory relay in this process on a free port. */
@@ -46,15 +57,15 @@ export class Cluster {
   }
 
   /** A relay process with its SQLite database in a temp dir; `port` to come back on the same one. */
-  async relayProcess(opts: { dbPath: string; port?: number }): Promise<RelayProcess> {
+  async relayProcess(opts: { dbPath: string; port?: number; logLevel?: string }): Promise<RelayProcess> {
     const relay = await startRelayProcess(opts);
     this.relays.push(relay);
     return relay;
   }
 
-  /** A TCP proxy to `target` whose "network" the test can cut and restore. */
-  async link(target: { port: number }): Promise<NetworkLink> {
-    const link = await startNetworkLink(target.port);
+  /** A TCP proxy to `target` whose "network" the test can cut, restore and make faulty. */
+  async link(target: { port: number }, opts: { seed?: number } = {}): Promise<NetworkLink> {
+    const link = await startFaultProxy(target.port, opts);
     this.relays.push(link);
     return link;
   }
@@ -67,13 +78,19 @@ export class Cluster {
   }
 
   /** Starts a daemon with a fresh HOME whose config file holds `settings`. */
-  async device(name: string, relayUrl: string, settings: DaemonSettings = {}): Promise<Device> {
+  async device(
+    name: string,
+    relayUrl: string,
+    settings: DaemonSettings = {},
+    opts: { env?: DeviceEnv; wrapper?: readonly string[] } = {},
+  ): Promise<Device> {
     const home = await this.dir("ceh-");
     const configDir = join(home, ".config", "cmdai");
     await mkdir(configDir, { recursive: true, mode: 0o700 });
     await writeFile(join(configDir, "sync-daemon.json"), JSON.stringify(settings), { mode: 0o600 });
-    const proc = await this.spawn(home, relayUrl);
-    const device: Device = { name, home, proc, client: await proc.client() };
+    const env = opts.env ?? {};
+    const proc = await this.spawn(home, relayUrl, env, opts.wrapper);
+    const device: Device = { name, home, env, wrapper: opts.wrapper, proc, client: await proc.client() };
     this.devices.push(device);
     return device;
   }
@@ -84,69 +101,63 @@ export class Cluster {
     assert.equal(await device.proc.stop(), 0, `${device.name} exit code; stderr:\n${device.proc.stderr()}`);
   }
 
-  /** Starts the daemon again on the same HOME, optionally against another relay URL. */
-  async restart(device: Device, relayUrl: string): Promise<void> {
-    device.proc = await this.spawn(device.home, relayUrl);
+  /** Starts the daemon again on the same HOME, optionally against another relay URL or environment. */
+  async restart(device: Device, relayUrl: string, opts: { env?: DeviceEnv } = {}): Promise<void> {
+    if (opts.env) device.env = opts.env;
+    device.proc = await this.spawn(device.home, relayUrl, device.env, device.wrapper);
     device.client = await device.proc.client();
   }
 
-  private async spawn(home: string, relayUrl: string): Promise<DaemonProcess> {
-    const proc = await spawnDaemon({ home, env: { CARO_SYNC_RELAY: relayUrl } });
+  private async spawn(
+    home: string,
+    relayUrl: string,
+    env: DeviceEnv,
+    wrapper?: readonly string[],
+  ): Promise<DaemonProcess> {
+    const proc = await spawnDaemon({ home, env: { ...env, CARO_SYNC_RELAY: relayUrl }, wrapper });
     this.procs.push(proc);
     return proc;
   }
 
-  async cleanup(): Promise<void> {
+  /** Every device started so far. */
+  get members(): readonly Device[] {
+    return this.devices;
+  }
+
+  /**
+   * Every log so far: what each daemon and relay process wrote (stderr; a relay's stdout too) and
+   * the background log files in each device's HOME (~/.cache/cmdai/sync-daemon.log*).
+   */
+  logs(): { name: string; text: string }[] {
+    const daemons = this.procs.map((p, i) => ({ name: `daemon ${i} (${p.home})`, text: p.stderr() }));
+    const relays = this.relays.flatMap((r, i) =>
+      "output" in r ? [{ name: `relay ${i}`, text: (r as RelayProcess).output() }] : [],
+    );
+    const files = this.devices.flatMap((d) => {
+      const dir = join(d.home, ".cache", "cmdai");
+      const names = existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith("sync-daemon.log")) : [];
+      return names.map((n) => ({ name: join(dir, n), text: readFileSync(join(dir, n), "utf8") }));
+    });
+    return [...daemons, ...relays, ...files];
+  }
+
+  /** Stops every daemon and relay started so far and keeps the temp dirs (their logs, caches). */
+  async stopAll(): Promise<void> {
     const settle = (work: Promise<unknown>[]) => Promise.allSettled(work);
     for (const d of this.devices) d.client.close();
     await settle(this.procs.map((p) => p.stop()));
-    await settle(this.relays.map((r) => r.stop()));
-    await settle(this.dirs.map((d) => d.cleanup()));
+    await settle(this.relays.filter((r) => !this.stopped.has(r)).map((r) => r.stop()));
+    for (const r of this.relays) this.stopped.add(r);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stopAll();
+    await Promise.allSettled(this.dirs.map((d) => d.cleanup()));
   }
 }
 
-/**
- * A daemon's network path to the relay: a TCP proxy on 127.0.0.1. `cut()` drops every connection
- * and resets new ones at once (as a lost network does); `restore()` forwards again.
- */
-export interface NetworkLink extends TestRelay {
-  cut(): void;
-  restore(): void;
-}
-
-async function startNetworkLink(targetPort: number): Promise<NetworkLink> {
-  const open = new Set<Socket>();
-  let up = true;
-  const server = createServer((client) => {
-    client.on("error", () => undefined);
-    if (!up) return void client.resetAndDestroy();
-    const upstream = connect(targetPort, "127.0.0.1");
-    upstream.on("error", () => client.destroy());
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on("close", () => open.delete(s));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    port,
-    cut: () => {
-      up = false;
-      for (const s of open) s.resetAndDestroy();
-    },
-    restore: () => (up = true),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** A daemon's network path to the relay, which the test can cut, restore and make faulty. */
+export type NetworkLink = FaultProxy;
 
 export function randomAuthKey(): string {
   return randomBytes(32).toString("base64");

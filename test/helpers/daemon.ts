@@ -37,7 +37,14 @@ export interface DaemonProcess {
 export const UNREACHABLE_RELAY = "ws://127.0.0.1:9";
 
 export async function spawnDaemon(
-  opts: { home?: string; env?: NodeJS.ProcessEnv; args?: string[]; waitReady?: boolean } = {},
+  opts: {
+    home?: string;
+    env?: NodeJS.ProcessEnv;
+    args?: string[];
+    waitReady?: boolean;
+    /** A command that execs the daemon, e.g. `["prlimit", "--nofile=64:64", "--"]`. */
+    wrapper?: readonly string[];
+  } = {},
 ): Promise<DaemonProcess> {
   const dir = opts.home ? { path: opts.home, cleanup: async () => {} } : await tempDir("csd-");
   const home = dir.path;
@@ -50,10 +57,8 @@ export async function spawnDaemon(
   };
   const socketPath = env.CARO_SYNC_SOCKET ?? join(home, ".config", "cmdai", "sync.sock");
   const cachePath = env.CARO_SYNC_CACHE_PATH ?? join(home, ".cache", "cmdai", "sync.db");
-  const child = spawn(process.execPath, [BIN, "daemon", ...(opts.args ?? [])], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const argv = [...(opts.wrapper ?? []), process.execPath, BIN, "daemon", ...(opts.args ?? [])];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | string>((resolve) =>

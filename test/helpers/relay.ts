@@ -27,18 +27,31 @@ export interface RelayProcess extends TestRelay {
   readonly child: ChildProcess;
   /** SIGKILL: the relay gets no chance to close anything. */
   kill(): Promise<void>;
+  /** SIGSTOP: the relay hangs with every connection open (a frozen host). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
+  /** Everything the process wrote so far (stdout, then stderr). */
+  output(): string;
 }
 
 const relayMain = fileURLToPath(new URL("../../src/relay/main.js", import.meta.url));
 
 /** Runs `dist/src/relay/main.js` as a child process; resolves once it listens. */
-export async function startRelayProcess(opts: { dbPath: string; port?: number }): Promise<RelayProcess> {
+export async function startRelayProcess(opts: {
+  dbPath: string;
+  port?: number;
+  /** The relay's --log-level (its default is warn). */
+  logLevel?: string;
+}): Promise<RelayProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(process.execPath, [relayMain, "--port", String(port), "--db", opts.dbPath], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const args = [relayMain, "--port", String(port), "--db", opts.dbPath];
+  if (opts.logLevel) args.push("--log-level", opts.logLevel);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
+  let stdout = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -57,11 +70,24 @@ export async function startRelayProcess(opts: { dbPath: string; port?: number })
     });
     child.once("exit", (code) => fail(new Error(`relay process exited (${code}): ${stderr}`)));
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (running()) {
+      child.kill(signal);
+      child.kill("SIGCONT"); // a frozen relay acts on SIGTERM only once it runs again
+    }
     await exited;
   };
-  return { url, port, child, stop: () => stopWith("SIGTERM"), kill: () => stopWith("SIGKILL") };
+  return {
+    url,
+    port,
+    child,
+    stop: () => stopWith("SIGTERM"),
+    kill: () => stopWith("SIGKILL"),
+    freeze: () => void (running() && child.kill("SIGSTOP")),
+    thaw: () => void (running() && child.kill("SIGCONT")),
+    output: () => stdout + stderr,
+  };
 }
 
 /** A port that was free a moment ago (for a relay that must come back on the same port). */
