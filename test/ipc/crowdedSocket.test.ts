@@ -22,21 +22,6 @@ function openFileLimit(): number | undefined {
   return soft === undefined || soft === "unlimited" ? undefined : Number(soft);
 }
 
-/**
- * Connects, trying again while the listen backlog is full (EAGAIN): a process that connects in a
- * tight loop outruns the daemon's accept loop, and the kernel, not the daemon, pushes back.
- */
-function connectThroughBacklog(socketPath: string): Promise<TestClient> {
-  return waitFor(
-    () =>
-      TestClient.connect(socketPath).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "EAGAIN") throw err;
-        return null;
-      }),
-    { what: "a connection through a full backlog", intervalMs: 1 },
-  );
-}
-
 describe("a crowded socket", () => {
   it("1,000 idle connections held by one process do not stop the CLI or a new client", async () => {
     const limit = openFileLimit();
@@ -49,7 +34,7 @@ describe("a crowded socket", () => {
     try {
       const subscriber = await TestClient.connect(daemon.socketPath);
       await subscriber.call("daemon.subscribe", {});
-      for (let i = 0; i < HELD; i++) held.push(await connectThroughBacklog(daemon.socketPath));
+      for (let i = 0; i < HELD; i++) held.push(await TestClient.connectThroughBacklog(daemon.socketPath));
 
       const fresh = await TestClient.connect(daemon.socketPath);
       await fresh.send(`{"jsonrpc":"2.0","id":1,"method":"daemon.ping"}\n`);

@@ -173,6 +173,22 @@ export class TestClient {
     });
   }
 
+  /**
+   * Connects, trying again while the listen backlog is full (EAGAIN): a process that connects in a
+   * tight loop outruns the daemon's accept loop, and the kernel, not the daemon, pushes back.
+   */
+  static async connectThroughBacklog(path: string, timeoutMs = 10_000): Promise<TestClient> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await TestClient.connect(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
   /** Every line parsed (the server only ever writes JSON lines). */
   get messages(): WireLine[] {
     while (this.parsed.length < this.lines.length) {
