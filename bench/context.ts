@@ -25,6 +25,7 @@ export interface EchoServer {
   child: Child;
 }
 
+const ms = (n: number) => `${Math.round(n)} ms`;
 const ECHO_SERVER = fileURLToPath(new URL("./baselines/echoServer.js", import.meta.url));
 
 export class RunContext {
@@ -35,8 +36,8 @@ export class RunContext {
     readonly opts: BenchOptions,
     /** This run's temp directory (removed by the runner). */
     readonly dir: string,
-    /** The fixtures this run's rows read; the jazz history is made before the daemons' one. */
-    private readonly planned: ReadonlySet<Fixture>,
+    /** The fixtures the rows still to run read; the jazz history is made before the daemons' one. */
+    private planned: ReadonlySet<Fixture>,
   ) {}
 
   /** A new empty directory inside the run's. */
@@ -50,20 +51,26 @@ export class RunContext {
   async daemonHistory(): Promise<DaemonHistory> {
     // While the daemons' history runs, the raw jazz-tools processes are idle: made first, they
     // cost less in the background than two idle daemons would cost the baseline.
-    if (this.planned.has("jazzHistory")) await this.jazzHistory();
-    return this.fixture("daemonHistory", async () =>
-      runDaemonHistory({
+    if (!this.made.has("daemonHistory") && this.planned.has("jazzHistory")) await this.jazzHistory();
+    return this.fixture("daemonHistory", async () => {
+      const h = await runDaemonHistory({
         count: this.opts.count,
         dir: await this.newDir("history"),
         nodeOptions: this.heapSnapshotOptions(),
-      }),
-    );
+      });
+      console.error(
+        `  daemons: push ${ms(h.pushMs)}, upload ${ms(h.uploadMs)}, fresh device ${ms(h.freshMs)}`,
+      );
+      return h;
+    });
   }
 
   jazzHistory(): Promise<JazzHistory> {
-    return this.fixture("jazzHistory", async () =>
-      runJazzHistory({ count: this.opts.count, dir: await this.newDir("jazz") }),
-    );
+    return this.fixture("jazzHistory", async () => {
+      const h = await runJazzHistory({ count: this.opts.count, dir: await this.newDir("jazz") });
+      console.error(`  raw jazz-tools: upload ${ms(h.uploadMs)}, fresh reader ${ms(h.freshMs)}`);
+      return h;
+    });
   }
 
   /** A daemon that was never initialised (no account, no relay): the IPC rows' server. */
@@ -94,8 +101,9 @@ export class RunContext {
     return dir ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${dir}`] : [];
   }
 
-  /** Stops the fixtures not in `keep`. */
+  /** Stops the fixtures not in `keep`: what the rows still to run read. */
   async release(keep: ReadonlySet<Fixture>): Promise<void> {
+    this.planned = keep;
     for (const [name, made] of [...this.made]) {
       if (keep.has(name)) continue;
       this.made.delete(name);

@@ -15,12 +15,18 @@ export const pingThroughput: Row = {
   baseline: "bare Node NDJSON echo server on a Unix socket",
   uses: ["idleDaemon", "echoServer"],
   async measure(ctx) {
-    const durationMs = ctx.opts.quick ? 1500 : 4000;
     const daemon = await ctx.idleDaemon();
     const echo = await ctx.echoServer();
-    const ours = await throughput(daemon.socketPath, durationMs);
-    const baseline = await throughput(echo.socketPath, durationMs);
-    return { ours, baseline, ratio: ours / baseline };
+    const [ours, baseline] = await alternate([daemon.socketPath, echo.socketPath], ctx.opts.quick ? 2 : 4, {
+      open: (socketPath) =>
+        Promise.all(Array.from({ length: CLIENTS }, () => SyncClient.connect({ socketPath }))),
+      warm: (clients) => pingFor(clients, 1000),
+      measure: (clients) => pingFor(clients, 1000),
+      close: (clients) => clients.forEach((c) => c.close()),
+    });
+    const rate = (r: { pings: number; ms: number }[]) =>
+      sum(r.map((x) => x.pings)) / (sum(r.map((x) => x.ms)) / 1000);
+    return { ours: rate(ours), baseline: rate(baseline), ratio: rate(ours) / rate(baseline) };
   },
   judge: (m) => ({
     ours: fmtCount(m.ours, "pings/s"),
@@ -37,11 +43,15 @@ export const roundTrip: Row = {
   baseline: "the same echo server",
   uses: ["idleDaemon", "echoServer"],
   async measure(ctx) {
-    const n = ctx.opts.quick ? 1000 : 5000;
+    const segments = ctx.opts.quick ? 2 : 5;
     const daemon = await ctx.idleDaemon();
     const echo = await ctx.echoServer();
-    const ours = await roundTrips(daemon.socketPath, n);
-    const base = await roundTrips(echo.socketPath, n);
+    const [ours, base] = await alternate([daemon.socketPath, echo.socketPath], segments, {
+      open: (socketPath) => SyncClient.connect({ socketPath }),
+      warm: (client) => roundTrips(client, 1000),
+      measure: (client) => roundTrips(client, 1000),
+      close: (client) => client.close(),
+    }).then(([o, b]): [number[], number[]] => [o.flat(), b.flat()]);
     const p99 = percentile(ours, 99);
     const baseP99 = percentile(base, 99);
     return {
@@ -60,48 +70,66 @@ export const roundTrip: Row = {
   }),
 };
 
-/** Pings per second over `durationMs` (after a 300 ms warm-up), each client one call at a time. */
-async function throughput(socketPath: string, durationMs: number): Promise<number> {
-  const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, () => SyncClient.connect({ socketPath })),
-  );
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Warms both servers up, then measures them in turn, `segments` times each: on a shared machine the
+ * load changes by the second, and taking turns spreads it over both sides alike.
+ */
+async function alternate<C, R>(
+  socketPaths: [ours: string, baseline: string],
+  segments: number,
+  how: {
+    open(path: string): Promise<C>;
+    warm(c: C): Promise<unknown>;
+    measure(c: C): Promise<R>;
+    close(c: C): void;
+  },
+): Promise<[ours: R[], baseline: R[]]> {
+  const conns: C[] = [];
   try {
-    let counting = false;
-    let stop = false;
-    let done = 0;
-    const loops = clients.map(async (client) => {
-      while (!stop) {
-        await client.ping();
-        if (counting) done++;
-      }
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    counting = true;
-    const t = performance.now();
-    await new Promise((r) => setTimeout(r, durationMs));
-    counting = false;
-    const elapsed = performance.now() - t;
-    stop = true;
-    await Promise.all(loops);
-    return done / (elapsed / 1000);
+    for (const path of socketPaths) conns.push(await how.open(path));
+    for (const c of conns) await how.warm(c);
+    const [ours, baseline] = [[], []] as [R[], R[]];
+    for (let i = 0; i < segments; i++) {
+      ours.push(await how.measure(conns[0]!));
+      baseline.push(await how.measure(conns[1]!));
+    }
+    return [ours, baseline];
   } finally {
-    for (const c of clients) c.close();
+    for (const c of conns) how.close(c);
   }
 }
 
-/** `n` sequential pings' round trips in ms, after 200 that warm up. */
-async function roundTrips(socketPath: string, n: number): Promise<number[]> {
-  const client = await SyncClient.connect({ socketPath });
-  try {
-    for (let i = 0; i < 200; i++) await client.ping();
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      await client.ping();
-      out.push(performance.now() - t);
-    }
-    return out;
-  } finally {
-    client.close();
+/**
+ * Every client pings, one call at a time, for `ms`; how many answered and over how long. The first
+ * thousands of calls to a fresh daemon run several times slower (V8 has not optimised the path
+ * yet): `alternate` warms up with one such round first.
+ */
+async function pingFor(clients: SyncClient[], ms: number): Promise<{ pings: number; ms: number }> {
+  let stop = false;
+  let pings = 0;
+  const t = performance.now();
+  const timer = setTimeout(() => (stop = true), ms);
+  await Promise.all(
+    clients.map(async (client) => {
+      while (!stop) {
+        await client.ping();
+        pings++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return { pings, ms: performance.now() - t };
+}
+
+/** `n` sequential pings' round trips, in ms. */
+async function roundTrips(client: SyncClient, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await client.ping();
+    out.push(performance.now() - t);
   }
+  return out;
 }

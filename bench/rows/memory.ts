@@ -3,6 +3,7 @@
 // two. Against Atuin's daemon, ~40 MB at 60k entries, a fixed reference figure (not measured here):
 // the ratio compares our RSS interpolated at 60k (the larger of A and B) with it. For scale, the
 // raw jazz-tools writer and reader holding the same history are measured too (Jazz alone).
+// The RSS of a daemon never initialised (no account) is recorded too, as the curve's floor.
 // With --heap-snapshot DIR, both daemons write a heap snapshot at the run's count (bench/heapSummary.ts).
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -28,11 +29,12 @@ export const memory: Row = {
   what: "idle RSS, first device and fresh device",
   target: "≤ 100 MiB at 10k, ≤ 150 MiB at 100k, growth ≤ 0.5 KiB/entry",
   baseline: "Atuin's daemon, ~40 MB at 60k (fixed figure)",
-  uses: ["daemonHistory", "jazzHistory"],
+  uses: ["daemonHistory", "jazzHistory", "idleDaemon"],
   async measure(ctx) {
     const large = ctx.opts.count;
     const small = smallCount(large);
-    const out: Sample = {};
+    const idle = await ctx.idleDaemon();
+    const out: Sample = { empty: readRss(idle.child.pid!).rss };
     const smallHistory = await runDaemonHistory({ count: small, dir: await ctx.newDir("memory") });
     try {
       Object.assign(out, await idleRss(smallHistory, small));
@@ -41,7 +43,7 @@ export const memory: Row = {
     }
     const jazz = await ctx.jazzHistory();
     const history = await ctx.daemonHistory();
-    Object.assign(out, await idleRss(history, large));
+    Object.assign(out, await idleRss(history, large, true));
     await waitIdle([jazz.writer.pid, jazz.reader.pid]);
     out.jazzWriter = readRss(jazz.writer.pid).rss;
     out.jazzReader = readRss(jazz.reader.pid).rss;
@@ -68,10 +70,32 @@ export const memory: Row = {
   },
 };
 
-async function idleRss(history: DaemonHistory, n: number): Promise<Sample> {
-  const pids = [history.a.daemon.child.pid!, history.b.daemon.child.pid!];
-  await waitIdle(pids);
-  return { [`a${n}`]: readRss(pids[0]!).rss, [`b${n}`]: readRss(pids[1]!).rss };
+/**
+ * `a<n>`/`b<n>`: RSS of A and B in MiB; with `detail`, also where it is (MiB): `…Peak` (VmHWM),
+ * `…Anon`/`…File` (RssAnon/RssFile), and from daemon.metrics `…Heap`/`…HeapUsed` (V8's heap, total
+ * and used) and `…External` (memory V8 knows of outside its heap: Buffers, native objects).
+ */
+async function idleRss(history: DaemonHistory, n: number, detail = false): Promise<Sample> {
+  const devices = { a: history.a, b: history.b };
+  await waitIdle(Object.values(devices).map((d) => d.daemon.child.pid!));
+  const out: Sample = {};
+  for (const [name, device] of Object.entries(devices)) {
+    const rss = readRss(device.daemon.child.pid!);
+    out[`${name}${n}`] = rss.rss;
+    if (!detail) continue;
+    const metrics = (await device.client.metrics()).text;
+    const gauge = (metric: string) =>
+      Number(new RegExp(`^caro_sync_${metric} (\\S+)$`, "m").exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+    Object.assign(out, {
+      [`${name}Peak`]: rss.peak,
+      [`${name}Anon`]: rss.anon,
+      [`${name}File`]: rss.file,
+      [`${name}Heap`]: gauge("nodejs_heap_size_total_bytes"),
+      [`${name}HeapUsed`]: gauge("nodejs_heap_size_used_bytes"),
+      [`${name}External`]: gauge("nodejs_external_memory_bytes"),
+    });
+  }
+  return out;
 }
 
 /** SIGUSR2 → the daemon writes Heap.*.<pid>.*.heapsnapshot; it answers ping again once written. */
