@@ -6,7 +6,8 @@
 //   --count N        entries in the history rows (default 100000; --quick 10000)
 //   --runs N         runs (default 3; --quick 1)
 //   --heap-snapshot DIR   the memory row writes both daemons' heap snapshots at N into DIR
-// BENCH_DAEMON_NODE_OPTIONS is passed to every daemon as NODE_OPTIONS (--cpu-prof, say).
+//   --cpu-profile DIR     every daemon writes a CPU profile of its whole life into DIR when it exits
+// BENCH_DAEMON_NODE_OPTIONS is passed to every daemon in NODE_OPTIONS.
 import { mkdir } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -47,6 +48,7 @@ function parseOptions(): { opts: BenchOptions; rows: Row[] } {
       count: { type: "string" },
       runs: { type: "string" },
       "heap-snapshot": { type: "string" },
+      "cpu-profile": { type: "string" },
     },
   });
   const quick = values.quick;
@@ -59,6 +61,8 @@ function parseOptions(): { opts: BenchOptions; rows: Row[] } {
   if (unknown.length > 0)
     throw new Error(`unknown row(s) ${unknown.join(", ")}; rows: ${ROWS.map((r) => r.id).join(", ")}`);
   const heap = values["heap-snapshot"];
+  // Read by support.ts daemonNodeOptions for every daemon spawned.
+  if (values["cpu-profile"] !== undefined) process.env.BENCH_CPU_PROFILE_DIR = resolve(values["cpu-profile"]);
   return {
     opts: { quick, count, runs, heapSnapshotDir: heap === undefined ? null : resolve(heap) },
     rows: RUN_ORDER.filter((r) => !only || only.includes(r.id)),
@@ -69,7 +73,8 @@ const uses = (rows: readonly Row[]) => new Set<Fixture>(rows.flatMap((r) => r.us
 
 async function main(): Promise<number> {
   const { opts, rows } = parseOptions();
-  if (opts.heapSnapshotDir) await mkdir(opts.heapSnapshotDir, { recursive: true });
+  for (const dir of [opts.heapSnapshotDir, process.env.BENCH_CPU_PROFILE_DIR])
+    if (dir) await mkdir(dir, { recursive: true });
   const started = performance.now();
   const load = loadavg().map((l) => l.toFixed(2));
   const samples = new Map<Row, Sample[]>(rows.map((r) => [r, []]));

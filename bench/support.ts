@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { EncryptedCommandEntry } from "../src/jazz/schema.js";
 import { waitFor } from "../test/helpers/wait.js";
 
@@ -190,10 +191,22 @@ export async function homeWithConfig(root: string, name: string): Promise<string
   return home;
 }
 
-/** Extra environment for benchmarked daemons: BENCH_DAEMON_NODE_OPTIONS becomes NODE_OPTIONS. */
-export function daemonNodeOptions(extra: string[] = []): { NODE_OPTIONS?: string } {
-  const all = [process.env.BENCH_DAEMON_NODE_OPTIONS ?? "", ...extra].filter((s) => s !== "").join(" ");
-  return all === "" ? {} : { NODE_OPTIONS: all };
+const CPU_PROFILER = fileURLToPath(new URL("./cpuProfiler.js", import.meta.url));
+
+/**
+ * Extra environment for benchmarked daemons: BENCH_DAEMON_NODE_OPTIONS and `extra` become
+ * NODE_OPTIONS; with BENCH_CPU_PROFILE_DIR (`--cpu-profile DIR`) each daemon profiles itself
+ * (cpuProfiler.ts).
+ */
+export function daemonNodeOptions(extra: string[] = []): NodeJS.ProcessEnv {
+  const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+  const options = [process.env.BENCH_DAEMON_NODE_OPTIONS ?? "", ...extra];
+  if (profileDir) options.push(`--import=${CPU_PROFILER}`);
+  const all = options.filter((s) => s !== "").join(" ");
+  return {
+    ...(all === "" ? {} : { NODE_OPTIONS: all }),
+    ...(profileDir ? { BENCH_CPU_PROFILE_DIR: profileDir } : {}),
+  };
 }
 
 /** Entries pushed per sync.push in every benchmark (the issue's batch size). */

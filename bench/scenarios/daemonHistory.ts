@@ -11,8 +11,15 @@ import { join } from "node:path";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import { pullEverything, spawnDaemon, type DaemonProcess } from "../../test/helpers/daemon.js";
 import { startRelayProcess, type RelayProcess } from "../../test/helpers/relay.js";
-import { waitFor } from "../../test/helpers/wait.js";
-import { chunks, commandEntries, daemonNodeOptions, homeWithConfig, PUSH_BATCH, since } from "../support.js";
+import {
+  chunks,
+  commandEntries,
+  daemonNodeOptions,
+  homeWithConfig,
+  PUSH_BATCH,
+  since,
+  waitIdle,
+} from "../support.js";
 
 export interface DaemonHistory {
   readonly count: number;
@@ -44,6 +51,39 @@ export interface DaemonHistoryOptions {
   nodeOptions?: string[];
 }
 
+/**
+ * Resolves once `check` holds, asking after each `event` notification from the daemon (and at
+ * least once a second). Polling daemon.health instead would cost the daemon a scan of its queue
+ * or cache each time, and with it the figure being measured.
+ */
+async function checkOnEvents(
+  client: SyncClient,
+  event: "sync.complete" | "sync.entries",
+  check: () => Promise<boolean>,
+): Promise<void> {
+  let wake = (): void => undefined;
+  const off = client.on(event, () => wake());
+  const deadline = Date.now() + 600_000;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, 1000);
+      });
+      try {
+        if (await check()) return;
+        if (Date.now() > deadline) throw new Error(`timed out waiting after ${event}`);
+        await woken;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    off();
+  }
+}
+
 export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<DaemonHistory> {
   const { count, dir } = opts;
   const relay = await startRelayProcess({ dbPath: join(dir, "relay.db") });
@@ -69,6 +109,8 @@ export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<Daem
 
     const entries = commandEntries(count, init.deviceId);
     await clientA.pause();
+    // The account's creation (root, device record, first upload) must not run into the timing.
+    await waitIdle([daemonA.child.pid!], { windowMs: 500, budgetMs: 25 });
     let t = performance.now();
     for (const batch of chunks(entries, PUSH_BATCH)) {
       const pushed = await clientA.push({ entries: batch });
@@ -76,13 +118,10 @@ export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<Daem
     }
     const pushMs = since(t);
 
+    await clientA.subscribe({ events: ["sync.complete"] });
     t = performance.now();
     await clientA.resume();
-    await waitFor(async () => (await clientA.health()).queue.pending === 0, {
-      timeoutMs: 600_000,
-      intervalMs: 50,
-      what: "the relay to confirm the backlog",
-    });
+    await checkOnEvents(clientA, "sync.complete", async () => (await clientA.health()).queue.pending === 0);
     const uploadMs = since(t);
 
     t = performance.now();
@@ -96,11 +135,8 @@ export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<Daem
       deviceName: "bench-b",
       platform: "linux",
     });
-    await waitFor(async () => (await clientB.health()).cache.entries >= count, {
-      timeoutMs: 600_000,
-      intervalMs: 50,
-      what: "the fresh device to receive the history",
-    });
+    await clientB.subscribe({ events: ["sync.entries"] });
+    await checkOnEvents(clientB, "sync.entries", async () => (await clientB.health()).cache.entries >= count);
     const pulled = await pullEverything(clientB, { types: ["command"] });
     const freshMs = since(t);
     if (pulled.entries.length !== count)
