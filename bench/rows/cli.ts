@@ -13,7 +13,7 @@ export const cliPing: Row = {
   baseline: "node -e 0",
   uses: ["idleDaemon"],
   async measure(ctx) {
-    const repeats = ctx.opts.quick ? 3 : 7;
+    const repeats = ctx.opts.quick ? 2 : 7;
     const daemon = await ctx.idleDaemon();
     const env = { PATH: process.env.PATH, HOME: daemon.home, CARO_SYNC_SOCKET: daemon.socketPath };
     await timeProcess(process.execPath, [BIN, "ping"], { env }); // warm the file cache

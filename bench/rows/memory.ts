@@ -19,9 +19,9 @@ const ATUIN_ENTRIES = 60_000;
 const MAX_MIB: Record<number, number> = { 10_000: 100, 100_000: 150 };
 const MAX_GROWTH_KIB = 0.5;
 
-/** The smaller point of the curve: 10k, or half the count for a smaller run (--quick). */
+/** The smaller point of the curve: 10k, or a fifth of the count for a smaller run (--quick). */
 export function smallCount(count: number): number {
-  return count > 10_000 ? 10_000 : Math.max(1000, Math.floor(count / 2));
+  return count > 10_000 ? 10_000 : Math.max(1000, Math.floor(count / 5));
 }
 
 export const memory: Row = {

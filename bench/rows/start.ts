@@ -18,7 +18,7 @@ export const start: Row = {
   baseline: "node -e 0",
   uses: ["daemonHistory"],
   async measure(ctx) {
-    const repeats = ctx.opts.quick ? 2 : 3;
+    const repeats = ctx.opts.quick ? 1 : 3;
     const empty: number[] = [];
     const stops: number[] = [];
     for (let i = 0; i < repeats; i++) {
