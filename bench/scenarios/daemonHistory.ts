@@ -29,6 +29,9 @@ export interface DaemonHistory {
   readonly uploadMs: number;
   /** B's spawn → init → all N pullable from B's cache. */
   readonly freshMs: number;
+  /** The slowest daemon.ping answer (one every 100 ms) from A during the upload, from B while joining. */
+  readonly uploadMaxPingMs: number;
+  readonly freshMaxPingMs: number;
   readonly relay: RelayProcess;
   readonly a: Device;
   readonly b: Device;
@@ -84,6 +87,34 @@ async function checkOnEvents(
   }
 }
 
+/**
+ * Pings the daemon every 100 ms on a connection of its own until stopped; resolves with the
+ * slowest answer: how long the daemon's event loop went without answering a client.
+ */
+async function watchPings(daemon: DaemonProcess): Promise<{ stop(): Promise<number> }> {
+  const client = await daemon.client();
+  let stopped = false;
+  let slowest = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      const t = performance.now();
+      await client.ping({ timeoutMs: 600_000 });
+      slowest = Math.max(slowest, since(t));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop.finally(() => client.close());
+      return slowest;
+    },
+  };
+}
+
+/** daemon.health while a daemon is busy syncing: its loop may stall longer than a request's 30 s. */
+const HEALTH_WAIT = { timeoutMs: 600_000 };
+
 export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<DaemonHistory> {
   const { count, dir } = opts;
   const relay = await startRelayProcess({ dbPath: join(dir, "relay.db") });
@@ -119,26 +150,38 @@ export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<Daem
     const pushMs = since(t);
 
     await clientA.subscribe({ events: ["sync.complete"] });
+    const pingsA = await watchPings(daemonA);
     t = performance.now();
     await clientA.resume();
-    await checkOnEvents(clientA, "sync.complete", async () => (await clientA.health()).queue.pending === 0);
+    await checkOnEvents(
+      clientA,
+      "sync.complete",
+      async () => (await clientA.health(HEALTH_WAIT)).queue.pending === 0,
+    );
     const uploadMs = since(t);
+    const uploadMaxPingMs = await pingsA.stop();
 
     t = performance.now();
     const daemonB = await spawnDaemon({ home: await homeWithConfig(dir, "b"), env });
     const slotB: { daemon: DaemonProcess; client?: SyncClient } = { daemon: daemonB };
     opened.push(slotB);
     const clientB = (slotB.client = await daemonB.client());
+    const pingsB = await watchPings(daemonB);
+    await clientB.subscribe({ events: ["sync.entries"] });
     const joined = await clientB.init({
       authKey,
       accountId: init.accountId,
       deviceName: "bench-b",
       platform: "linux",
     });
-    await clientB.subscribe({ events: ["sync.entries"] });
-    await checkOnEvents(clientB, "sync.entries", async () => (await clientB.health()).cache.entries >= count);
+    await checkOnEvents(
+      clientB,
+      "sync.entries",
+      async () => (await clientB.health(HEALTH_WAIT)).cache.entries >= count,
+    );
     const pulled = await pullEverything(clientB, { types: ["command"] });
     const freshMs = since(t);
+    const freshMaxPingMs = await pingsB.stop();
     if (pulled.entries.length !== count)
       throw new Error(`the fresh device can pull ${pulled.entries.length} of ${count}`);
 
@@ -147,6 +190,8 @@ export async function runDaemonHistory(opts: DaemonHistoryOptions): Promise<Daem
       pushMs,
       uploadMs,
       freshMs,
+      uploadMaxPingMs,
+      freshMaxPingMs,
       relay,
       a: { daemon: daemonA, client: clientA, deviceId: init.deviceId, cursor: null },
       b: { daemon: daemonB, client: clientB, deviceId: joined.deviceId, cursor: pulled.cursor },
