@@ -69,6 +69,14 @@ function parseOptions(): { opts: BenchOptions; rows: Row[] } {
   };
 }
 
+// A stray rejection (a helper's loop failing after its run was given up) must not end the process
+// before the runs' `finally` blocks stop their daemons and relays: it is reported and fails the run.
+let strayRejections = 0;
+process.on("unhandledRejection", (err) => {
+  strayRejections++;
+  console.error("unhandled rejection:", err);
+});
+
 const uses = (rows: readonly Row[]) => new Set<Fixture>(rows.flatMap((r) => r.uses));
 
 async function main(): Promise<number> {
@@ -153,7 +161,7 @@ async function main(): Promise<number> {
       })),
     }),
   );
-  return errors.size > 0 ? 1 : 0;
+  return errors.size > 0 || strayRejections > 0 ? 1 : 0;
 }
 
 /** Each figure's median over the runs. */

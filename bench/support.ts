@@ -181,12 +181,19 @@ export function onParentMessage(handler: (message: Record<string, unknown>) => v
 
 /**
  * A HOME for a benchmarked daemon, with a config file that lifts the local push rate limit (a bulk
- * import is not a runaway client) and syncs every second.
+ * import is not a runaway client), syncs every second, and keeps every entry (the default
+ * cacheMaxSize, 100 MiB of records, holds ~170,000 of these; beyond it confirmed entries are
+ * evicted and a fresh device would never hold all of them).
  */
 export async function homeWithConfig(root: string, name: string): Promise<string> {
   const home = join(root, name);
   await mkdir(join(home, ".config", "cmdai"), { recursive: true });
-  const config = { pushRatePerSecond: 1_000_000, pushBurst: 1_000_000, syncIntervalMs: 1000 };
+  const config = {
+    pushRatePerSecond: 1_000_000,
+    pushBurst: 1_000_000,
+    syncIntervalMs: 1000,
+    cacheMaxSize: 4 * 2 ** 30,
+  };
   await writeFile(join(home, ".config", "cmdai", "sync-daemon.json"), JSON.stringify(config));
   return home;
 }

@@ -103,10 +103,16 @@ async function watchPings(daemon: DaemonProcess): Promise<{ stop(): Promise<numb
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  // A daemon stopped on the way out (a failed run) ends the loop with an error: stop() reports it.
+  loop.catch(() => undefined);
   return {
     async stop() {
       stopped = true;
-      await loop.finally(() => client.close());
+      try {
+        await loop;
+      } finally {
+        client.close();
+      }
       return slowest;
     },
   };
