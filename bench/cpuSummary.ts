@@ -1,4 +1,6 @@
-// Summarises a V8 .cpuprofile (`node dist/bench/cpuSummary.js FILE [--top N]`) as Markdown: busy
+// Summarises a V8 .cpuprofile (`node dist/bench/cpuSummary.js FILE [--top N] [--after MS]`) as
+// Markdown (`--after`: only samples taken MS or more after the profile began, to leave start-up
+// out): busy
 // time (idle left out) by where the code lives (our src/ folders, each node_modules package,
 // Node's internals, GC), then the functions with the most self time. Profiles of the benchmarked
 // daemons: `BENCH_DAEMON_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" npm run bench -- --only ...`
@@ -35,7 +37,7 @@ export function category(frame: ProfileNode["callFrame"]): string {
 
 function main(): void {
   const { values, positionals } = parseArgs({
-    options: { top: { type: "string", default: "25" } },
+    options: { top: { type: "string", default: "25" }, after: { type: "string", default: "0" } },
     allowPositionals: true,
   });
   const path = positionals[0];
@@ -46,7 +48,12 @@ function main(): void {
 
   // Self time per node: each sample's time delta goes to the node sampled.
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const from = profile.startTime + Number(values.after) * 1000;
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const categories = new Map<string, number>();
   const functions = new Map<string, { ms: number; category: string }>();
   let busy = 0;

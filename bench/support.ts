@@ -172,6 +172,11 @@ export function report(event: string, fields: Record<string, unknown> = {}): Pro
   });
 }
 
+/** In a child process: exit when the parent goes (its IPC channel closes), even if it crashed. */
+export function exitWithParent(): void {
+  process.on("disconnect", () => process.exit(0));
+}
+
 /** In a child process: calls `handler` for each message from the parent. */
 export function onParentMessage(handler: (message: Record<string, unknown>) => void): void {
   process.on("message", (m) => handler(m as Record<string, unknown>));

@@ -4,10 +4,11 @@
 // Forked by the runner; reports "listening" over IPC.
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
-import { report } from "../support.js";
+import { exitWithParent, report } from "../support.js";
 
 const { values: args } = parseArgs({ options: { socket: { type: "string" } } });
 const started = Date.now();
+exitWithParent();
 
 const server = createServer((socket) => {
   let buffered = "";

@@ -38,6 +38,7 @@ import {
   chunks,
   commandEntries,
   commandEntry,
+  exitWithParent,
   feedItem,
   onParentMessage,
   PUSH_BATCH,
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
   },
 });
 const count = Number(args.count);
+exitWithParent();
 cojsonLogger.setLevel(LogLevel.WARN);
 // As the daemon runs jazz-tools (jazz/JazzSyncService.ts).
 setDefaultValidationMode("strict");
