@@ -21,6 +21,7 @@ import { tempDir } from "../test/helpers/tmp.js";
 import {
   commandEntries,
   commandEntry,
+  exitWithParent,
   feedItem,
   forkChild,
   percentile,
@@ -165,6 +166,7 @@ async function main(): Promise<void> {
 }
 
 const roles: Record<string, () => Promise<void>> = { writer, reader };
+if (args.role) exitWithParent();
 const role = args.role ? roles[args.role] : main;
 if (!role) throw new Error(`unknown role ${args.role}`);
 role().then(
