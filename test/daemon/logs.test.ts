@@ -91,7 +91,7 @@ describe("the daemon's log", () => {
         await pings(d.socketPath, ["ready"]);
         return parse(followed).some((l) => l.id === "ready");
       },
-      { timeoutMs: 10_000, what: "the follower to print a line" },
+      { timeoutMs: 30_000, what: "the follower to print a line" },
     );
 
     // About 130 bytes a request line: 600 of them rotate the 8 KiB file nine times or so. Sent in
