@@ -28,8 +28,7 @@ export interface ApplyResult {
  * marks local changes: every changed entry is queued for the relay in the same transaction (so an
  * accepted change is never stored without its queue row), and one that contradicts a command's
  * `encrypted`/`createdAt` is refused (`conflicts`). Without it the changes are records from the
- * relay: never refused (merge.ts resolves them the same way on every device), and queued only when
- * they change an entry whose local change is still queued.
+ * relay: never queued, never refused (merge.ts resolves them the same way on every device).
  * Durable when it returns.
  */
 export function applyChanges(
@@ -55,10 +54,7 @@ export function applyChanges(
       result.accepted.push({ label, key });
       if (outcome.kind === "unchanged") continue;
       const cursor = cache.entries.put(outcome.record, opts.now);
-      // A relay record that changes a queued entry moves its row to the merged version (keeping its
-      // place and age): that version is what the uploader writes, and the row is confirmed only by
-      // its own cursor, so a row left at the old one would stay queued for ever.
-      if (opts.enqueue || cache.queue.has(key)) cache.queue.enqueue(key, cursor, opts.now);
+      if (opts.enqueue) cache.queue.enqueue(key, cursor, opts.now);
       result.changed++;
       result.lastCursor = cursor;
     }

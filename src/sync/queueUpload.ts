@@ -1,6 +1,6 @@
 // QueueUploader replays the offline queue to the relay: in queue order, in batches, each batch written to the
 // RemoteSession and confirmed only after waitForUpload resolves. Confirmation deletes a row only
-// if the entry has not changed since it was written (its cursor still matches), so a change made
+// if no local change moved it since it was read (its cursor still matches), so a change made
 // during an upload is uploaded too. Replays are idempotent: records are whole, keyed by id.
 import type { EntryKey, LocalCache, QueueItem } from "./localCache.js";
 import type { RemoteRecord, RemoteSession } from "./remote.js";
@@ -120,8 +120,11 @@ export class QueueUploader {
       const records: RemoteRecord[] = [];
       for (const item of rows) {
         const entry = cache.entries.get(item);
-        // A row without its entry cannot be uploaded; confirming it drops it.
-        versions.push(entry ? { type: item.type, id: item.id, cursor: entry.cursor } : item);
+        // The row is confirmed by its own cursor as read now: a local change during the upload moves
+        // it (the row stays for the next pass), a record from the relay does not (the entry's current
+        // record, written here, holds the queued change merged in). A row without its entry cannot
+        // be uploaded; confirming it drops it.
+        versions.push({ type: item.type, id: item.id, cursor: item.cursor });
         if (entry) records.push(entry.record);
       }
       items.push(...rows);

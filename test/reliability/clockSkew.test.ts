@@ -170,7 +170,7 @@ describe("reliability: a clock behind the account's creation", () => {
       await waitForCommands(
         onTime,
         entries.map((e) => e.id),
-        10_000,
+        5_000,
       );
     },
   );

@@ -106,7 +106,7 @@ reliabilityScenario(
       })(),
     ]);
     try {
-      await meter.more(ACKS, `${ACKS} entries acknowledged beside the slow clients`, 120_000);
+      await meter.more(ACKS, `${ACKS} entries acknowledged beside the slow clients`, 300_000);
     } finally {
       done = true;
       await work;

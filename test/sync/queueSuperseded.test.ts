@@ -1,7 +1,8 @@
-// A queued local change that a record from the relay changes before it is uploaded: the queue row
-// must follow the entry to its merged version, else the uploader writes the merged record and then
-// cannot confirm the row (its cursor is the old one), and the change stays "pending" forever. Found
-// by the reliability suite's concurrent-clients scenario (two daemons writing the same preference keys).
+// A queued local change that a record from the relay changes before it is uploaded: the uploader
+// writes the entry's current (merged) record and must then confirm the row by the row's own cursor.
+// Confirming by the entry's cursor, which the relay record moved, left the row "pending" for ever.
+// Found by the reliability suite's concurrent-clients scenario (two daemons writing the same
+// preference keys).
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { commandRecord, preferenceRecord } from "../../src/sync/records.js";
