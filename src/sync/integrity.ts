@@ -130,6 +130,7 @@ export class IntegrityMonitor {
   }
 
   private async run(epoch: number): Promise<void> {
+    if (epoch !== this.epoch) return; // stopped before it began
     let result: VerifyResult | null;
     try {
       result = await this.deps.verify();
