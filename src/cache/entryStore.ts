@@ -48,6 +48,7 @@ export class SqliteEntryStore implements EntryStore {
       all: db.prepare<[string], Row>(
         `SELECT ${COLUMNS} FROM entries WHERE type = ? AND evicted = 0 ORDER BY cursor`,
       ),
+      allCommands: db.prepare<[], Row>(`SELECT ${COLUMNS} FROM entries WHERE type = 'command'`),
       countAfter: db.prepare<[number], { n: number }>(
         "SELECT count(*) AS n FROM entries WHERE cursor > ? AND evicted = 0",
       ),
@@ -85,6 +86,10 @@ export class SqliteEntryStore implements EntryStore {
 
   all(type: EntryType): StoredEntry[] {
     return this.stmts.all.all(type).map(toEntry);
+  }
+
+  allCommands(): StoredEntry[] {
+    return this.stmts.allCommands.all().map(toEntry);
   }
 
   countAfter(cursor: number): number {

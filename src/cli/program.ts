@@ -15,6 +15,7 @@ import { registerInfoCommands } from "./commands/info.js";
 import { registerRelayCommand } from "./commands/relay.js";
 import { registerRepairCommand } from "./commands/repair.js";
 import { registerSyncCommands } from "./commands/sync.js";
+import { registerVerifyCommand } from "./commands/verify.js";
 import { EXIT } from "./exitCodes.js";
 
 /**
@@ -70,6 +71,7 @@ export function buildProgram(setExitCode: (code: number) => void, opts: { json?:
   registerDeviceCommands(program, action);
   registerDoctorCommands(program, action);
   registerRepairCommand(program, action);
+  registerVerifyCommand(program, action);
   registerLogsCommands(program, action);
   registerServiceCommands(program, action);
   registerRelayCommand(program, action);

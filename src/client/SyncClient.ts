@@ -46,7 +46,8 @@ type Listener = (params: unknown) => void;
 
 /** The client-side timeouts of docs/protocol.md: a full pull (no cursor) may read the whole cache. */
 export function defaultTimeoutMs(method: string, params: unknown): number {
-  if (method === "sync.push") return TIMEOUTS.push;
+  // A verify with repair waits for an upload, as a push with ack "relay" does.
+  if (method === "sync.push" || method === "sync.verify") return TIMEOUTS.push;
   if (method === "sync.pull") {
     const since = (params as { since?: number | null } | undefined)?.since;
     return since === undefined || since === null ? TIMEOUTS.fullPull : TIMEOUTS.request;

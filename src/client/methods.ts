@@ -93,6 +93,14 @@ export abstract class SyncMethods {
     return this.call("sync.reset", params, opts);
   }
 
+  /**
+   * Compares the commands of the cache, Jazz's storage and the relay per device (counts and
+   * digests) and lists what is missing where; `repair: true` mends what it can first (up to ~40 s).
+   */
+  verify(params: ParamsOf<"sync.verify"> = {}, opts?: CallOptions) {
+    return this.call("sync.verify", params, opts);
+  }
+
   // device.*
   registerDevice(params: ParamsOf<"device.register">, opts?: CallOptions) {
     return this.call("device.register", params, opts);

@@ -146,6 +146,7 @@ export class JazzSession implements RemoteSession {
     const { present, missing } = accountParts(this.node, this.accountId, this.canonicalRoot());
     const feed = present.find((p) => p.part === "commandHistory")?.id;
     const local = { missing, commands: feed ? feedCommands(this.node, feed) : [] };
+    await yieldToLoop(); // ~0.5 s at 100k each: let the link answer its pings in between
     if (!this.link?.isOpen) return { local, relay: null };
     const relay = {
       missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)],

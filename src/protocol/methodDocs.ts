@@ -23,6 +23,7 @@ const ROOT = "co_zMd3Yv8eN2Q9u7rTtKq5wPqYbHc";
 const COMMAND = "3f2b8c1e-4d5a-4e6f-8a7b-9c0d1e2f3a4b";
 const BLOB = "AQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 const T = 1_767_225_600_000;
+const DIGEST = "5f2b8c0d9e1a4b3c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 
 const GATED: DocumentedError[] = ["NotInitialized", "InternalError"];
 /** A method that writes to the cache answers -32008 when the disk refuses (docs/protocol.md §3). */
@@ -71,7 +72,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
         lastSync: T,
         lastError: null,
         nextRetryAt: null,
-        integrity: { status: "complete", checkedAt: T, missing: [] },
+        integrity: { status: "complete", checkedAt: T, missing: [], missingCommands: 0 },
       },
     },
   },
@@ -231,6 +232,34 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
       "Forgets this device's identity, cache and queue; the state becomes UNINITIALIZED. Refused while changes are not yet on the relay, unless discardUnsynced.",
     errors: ["InvalidParams", ...WRITES, ...GATED],
     example: { params: { confirm: true }, result: { reset: true } },
+  },
+  "sync.verify": {
+    summary:
+      "Compares the commands held in the cache, in Jazz's local storage and on the relay (asked afresh), per device by count and digest, and lists what is missing where; with repair, uploads and downloads what is missing first.",
+    errors: ["InvalidParams", ...GATED],
+    example: {
+      params: { repair: true },
+      result: {
+        complete: true,
+        checkedAt: T,
+        relayChecked: true,
+        total: {
+          cache: { commands: 2, digest: DIGEST },
+          jazz: { commands: 2, digest: DIGEST },
+          relay: { commands: 2, digest: DIGEST },
+        },
+        devices: [
+          {
+            deviceId: DEVICE,
+            cache: { commands: 2, digest: DIGEST },
+            jazz: { commands: 2, digest: DIGEST },
+            relay: { commands: 2, digest: DIGEST },
+          },
+        ],
+        missing: { parts: [], commands: [] },
+        repaired: { downloaded: 0, uploaded: 0 },
+      },
+    },
   },
   "device.register": {
     summary: "Renames this device or changes its platform.",

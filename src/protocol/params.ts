@@ -98,6 +98,17 @@ export const paramsSchemas = {
     /** Forget entries the relay has not confirmed too; without it such a reset is refused. */
     discardUnsynced: z.boolean().optional(),
   }),
+  "sync.verify": z
+    .object({
+      repair: z
+        .boolean()
+        .optional()
+        .describe(
+          "upload to Jazz and the relay, and download into the cache, what is missing (default false)",
+        ),
+    })
+    .strict()
+    .optional(),
   "device.register": z.object({
     name: z.string().min(1).max(200),
     platform: z.string().min(1).max(50),

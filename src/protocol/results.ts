@@ -47,7 +47,12 @@ export const integritySchema = z
         "complete: this device holds the whole account and the relay all it holds; restoring: the relay lacks some of it and is being sent it; incomplete: part of the account is neither here nor on the relay (unhealthy); unknown: not checked yet",
       ),
     checkedAt: ms.nullable().describe("when the last check ended (Unix time, ms); null before the first"),
-    missing: z.array(missingPartSchema).describe("what the last check found missing where"),
+    missing: z
+      .array(missingPartSchema)
+      .describe("the parts of the account the last check found missing where"),
+    missingCommands: count.describe(
+      "commands the last check found missing or behind somewhere (after its repair); see sync.verify",
+    ),
   })
   .describe("the completeness check, run after every connection and every syncIntervalMs while not complete");
 
@@ -88,6 +93,61 @@ export const healthResultSchema = z.object({
   lastError: lastErrorSchema.nullable().describe("the last sync error; null after a success"),
   nextRetryAt: ms.nullable().describe("next connection attempt (Unix time, ms); null when none is planned"),
   integrity: integritySchema,
+});
+
+const commandSummarySchema = z
+  .object({
+    commands: count,
+    digest: z
+      .string()
+      .describe("hex SHA-256 over the commands' ids and states (docs/protocol.md, sync.verify)"),
+  })
+  .describe("the commands one place holds");
+
+export const verifyResultSchema = z.object({
+  complete: z
+    .boolean()
+    .describe("the relay was asked, and the cache, Jazz's storage and the relay hold the same, all of it"),
+  checkedAt: epochMs("when the check ended"),
+  relayChecked: z.boolean().describe("false when not connected: the relay's side is unknown (null below)"),
+  total: z.object({
+    cache: commandSummarySchema,
+    jazz: commandSummarySchema.nullable().describe("null when the account is not open"),
+    relay: commandSummarySchema.nullable(),
+  }),
+  devices: z
+    .array(
+      z.object({
+        deviceId: z.string().describe("the device that created the commands"),
+        cache: commandSummarySchema,
+        jazz: commandSummarySchema.nullable(),
+        relay: commandSummarySchema.nullable(),
+      }),
+    )
+    .describe("per device, by deviceId"),
+  missing: z.object({
+    parts: z
+      .array(missingPartSchema)
+      .describe("parts of the account missing in Jazz's storage or on the relay"),
+    commands: z
+      .array(
+        z.object({
+          where: z.enum(["cache", "jazz", "relay"]),
+          deviceId: z.string(),
+          absent: count.describe("commands another place holds and this one does not"),
+          behind: count.describe("commands this place holds in an older state than another"),
+          ids: z.array(z.string()).describe("up to 20 of them"),
+        }),
+      )
+      .describe("what each place lacks of what another holds, per device (queued changes excepted)"),
+  }),
+  repaired: z
+    .object({
+      downloaded: count.describe("commands merged into the cache from Jazz's storage"),
+      uploaded: count.describe("commands queued again from the cache for Jazz and the relay"),
+    })
+    .nullable()
+    .describe("with repair: what it did (the rest of the result is the state after it); else null"),
 });
 
 export const deviceInfoSchema = z.object({
@@ -206,6 +266,7 @@ export const resultSchemas = {
   "sync.pause": z.object({ paused: z.literal(true) }),
   "sync.resume": z.object({ paused: z.literal(false) }),
   "sync.reset": z.object({ reset: z.literal(true) }),
+  "sync.verify": verifyResultSchema,
   "device.register": z.object({ deviceId: z.string(), registeredAt: epochMs("this registration") }),
   "device.list": z.object({ devices: z.array(deviceInfoSchema) }),
   "device.remove": z.object({ removed: z.literal(true) }),
@@ -219,6 +280,7 @@ export type PullResult = z.infer<typeof pullResultSchema>;
 export type InitResult = z.infer<typeof initResultSchema>;
 export type StatusResult = z.infer<typeof statusResultSchema>;
 export type PushResult = z.infer<typeof pushResultSchema>;
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
 export type HandshakeResult = z.infer<(typeof resultSchemas)["daemon.handshake"]>;
 export type PingResult = z.infer<(typeof resultSchemas)["daemon.ping"]>;
 export type ShutdownResult = z.infer<(typeof resultSchemas)["daemon.shutdown"]>;

@@ -16,6 +16,7 @@ import {
   type PushResult,
   type StatusResult,
   type SyncState,
+  type VerifyResult,
 } from "../protocol.js";
 import type { Credentials } from "./credentials.js";
 import type { SyncEvents } from "./events.js";
@@ -25,6 +26,13 @@ import { checkGate } from "./stateGate.js";
 import { buildSyncParts, type SyncManagerDeps, type SyncParts } from "./syncParts.js";
 
 export type { SyncEvents } from "./events.js";
+
+/**
+ * How long sync.verify waits for the relay to hold what this device holds: without repair a short
+ * look; with repair long enough for a large upload, within the client's timeout for it (60 s).
+ */
+const VERIFY_WAIT_MS = 5_000;
+const REPAIR_WAIT_MS = 40_000;
 export { RELAY_ACK_WAIT_MS, type SyncManagerDeps } from "./syncParts.js";
 
 export class SyncManager {
@@ -136,6 +144,18 @@ export class SyncManager {
     }
     progress.markSynced();
     return { pushed: round.pushed, pulled: round.pulled };
+  }
+
+  /**
+   * sync.verify: what the cache, Jazz's storage and the relay hold, per device (verify.ts); with
+   * `repair`, mends what it can first. The result also becomes health's `integrity`.
+   */
+  async verify(params: ParamsOf<"sync.verify">): Promise<VerifyResult> {
+    this.requireReady("sync.verify");
+    const repair = params?.repair === true;
+    const result = await this.parts.verify({ repair, waitMs: repair ? REPAIR_WAIT_MS : VERIFY_WAIT_MS });
+    this.parts.integrity.record(result);
+    return result;
   }
 
   pause(): { paused: true } {

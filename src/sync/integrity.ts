@@ -1,22 +1,24 @@
 // The completeness check: after every connection, and again on the retry policy's probe schedule
-// while the answer is not "complete", the daemon asks the Remote what is held where
-// (RemoteSession.inventory: the relay is asked afresh, sent what it lacks of what this device
-// holds, and parts this device lacks are loaded again). The verdict feeds daemon.health:
+// while the answer is not "complete", the daemon runs sync.verify with repair in the background
+// (verify.ts over RemoteSession.inventory: the relay is asked afresh and sent what it lacks of what
+// this device holds, parts this device lacks are loaded again, the cache and Jazz's storage are
+// mended from each other). A sync.verify a client runs is recorded too. The verdict feeds
+// daemon.health:
 //
 // | status       | meaning                                                              | healthy |
 // |--------------|----------------------------------------------------------------------|---------|
 // | `unknown`    | not checked on this identity yet (no connection so far)              | yes     |
 // | `complete`   | this device holds the whole account, the relay all it holds          | yes     |
-// | `restoring`  | the relay lacks some of what this device holds; it is being uploaded | yes     |
+// | `restoring`  | a place lacks some of what another holds; it is being sent           | yes     |
 // | `incomplete` | part of the account is neither here nor on the relay                 | no      |
 //
 // `incomplete` is what a device sees when it joined while the relay held only part of the
 // account: nothing it can do restores the rest, but it keeps probing, and completes by itself
 // once a device that holds the rest has uploaded it.
 import type { Logger } from "../log/logger.js";
+import type { VerifyResult } from "../protocol.js";
 import type { Clock, TimerHandle } from "./clock.js";
-import type { MissingPart, RemoteInventory } from "./remote.js";
-import type { RemoteLink } from "./remoteLink.js";
+import type { MissingPart } from "./remote.js";
 import { probeDelayMs, type RetryOptions } from "./retryPolicy.js";
 
 export type IntegrityStatus = "unknown" | "complete" | "restoring" | "incomplete";
@@ -31,36 +33,41 @@ export interface IntegrityReport {
   /** When the last check ended (ms); null before the first. */
   checkedAt: number | null;
   missing: PlacedPart[];
+  /** Commands missing or behind somewhere, after the check's repair. */
+  missingCommands: number;
 }
 
-const UNKNOWN: IntegrityReport = { status: "unknown", checkedAt: null, missing: [] };
+const UNKNOWN: IntegrityReport = { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 };
 
-/** The verdict on one inventory taken while connected. */
-export function judgeInventory(inv: RemoteInventory & { relay: NonNullable<RemoteInventory["relay"]> }) {
-  const missing: PlacedPart[] = [
-    ...inv.local.missing.map((m) => ({ where: "jazz" as const, ...m })),
-    ...inv.relay.missing.map((m) => ({ where: "relay" as const, ...m })),
-  ];
-  const status: IntegrityStatus =
-    inv.local.missing.length > 0 ? "incomplete" : inv.relay.missing.length > 0 ? "restoring" : "complete";
-  return { status, missing };
+/** The verdict on one sync.verify that reached the relay. */
+export function judge(result: VerifyResult): IntegrityReport {
+  const { parts, commands } = result.missing;
+  const missingCommands = commands.reduce((n, c) => n + c.absent + c.behind, 0);
+  const status: IntegrityStatus = parts.some((p) => p.where === "jazz")
+    ? "incomplete"
+    : parts.length > 0 || missingCommands > 0
+      ? "restoring"
+      : "complete";
+  return { status, checkedAt: result.checkedAt, missing: parts, missingCommands };
 }
 
 export class IntegrityMonitor {
   private report: IntegrityReport = UNKNOWN;
   private timer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
+  private runningEpoch = 0;
   /** Bumped by stop(): a check still running then neither records nor reschedules. */
   private epoch = 0;
 
   constructor(
     private readonly deps: {
-      link: Pick<RemoteLink, "connected" | "inventory">;
+      /** sync.verify with repair; null when no session is open. */
+      verify: () => Promise<VerifyResult | null>;
+      /** The relay link is up (a check that ends after a drop is not recorded). */
+      connected: () => boolean;
       clock: Clock;
       logger: Logger;
       retry: RetryOptions;
-      /** How long one check waits for the relay to hold what this device holds. */
-      timeoutMs: number;
       /** The account became complete after a check that said otherwise (queued writes can go now). */
       onCompleted?: () => void;
     },
@@ -73,8 +80,16 @@ export class IntegrityMonitor {
   /** Checks now (single flight); while the verdict is not complete, again at the probe interval. */
   check(): Promise<void> {
     this.clearTimer();
-    this.running ??= this.run().finally(() => (this.running = null));
-    return this.running;
+    if (this.running && this.runningEpoch === this.epoch) return this.running;
+    // A check of an earlier connection still running is not this one's: run again after it.
+    const epoch = this.epoch;
+    const run: Promise<void> = (this.running ?? Promise.resolve())
+      .then(() => this.run(epoch))
+      .finally(() => {
+        if (this.running === run) this.running = null;
+      });
+    [this.running, this.runningEpoch] = [run, epoch];
+    return run;
   }
 
   /** Stops probing (the link dropped, a pause, shutdown); the last verdict stays until the next. */
@@ -89,30 +104,43 @@ export class IntegrityMonitor {
     this.report = UNKNOWN;
   }
 
-  private async run(): Promise<void> {
-    const { link, clock, logger } = this.deps;
-    const epoch = this.epoch;
-    let inv: RemoteInventory | null;
+  /**
+   * Takes a sync.verify result that reached the relay (a client's, or this monitor's own) as the
+   * current verdict; while it is not complete, the next check is planned at the probe interval.
+   */
+  record(result: VerifyResult): void {
+    if (!result.relayChecked) return;
+    const next = judge(result);
+    if (next.status !== this.report.status) {
+      const fields = {
+        status: next.status,
+        missing: next.missing.map((m) => `${m.where}:${m.part}:${m.state}`),
+        missingCommands: next.missingCommands,
+      };
+      if (next.status === "incomplete")
+        this.deps.logger.warn(fields, "the account is incomplete here and on the relay");
+      else this.deps.logger.info(fields, "account completeness checked");
+    }
+    const recovered = next.status === "complete" && ["incomplete", "restoring"].includes(this.report.status);
+    this.report = next;
+    if (recovered) this.deps.onCompleted?.();
+    this.clearTimer();
+    if (next.status !== "complete" && this.deps.connected())
+      this.timer = this.deps.clock.setTimeout(() => void this.check(), probeDelayMs(this.deps.retry));
+  }
+
+  private async run(epoch: number): Promise<void> {
+    if (epoch !== this.epoch) return; // stopped before it began
+    let result: VerifyResult | null;
     try {
-      inv = await link.inventory(this.deps.timeoutMs);
+      result = await this.deps.verify();
     } catch (err) {
-      logger.warn({ err }, "the completeness check failed");
-      inv = null;
+      this.deps.logger.warn({ err }, "the completeness check failed");
+      result = null;
     }
     // Disconnected meanwhile (no relay answer): the next connection checks again.
-    if (epoch !== this.epoch || !inv?.relay || !link.connected) return;
-    const { status, missing } = judgeInventory({ ...inv, relay: inv.relay });
-    if (status !== this.report.status) {
-      const fields = { status, missing: missing.map((m) => `${m.where}:${m.part}:${m.state}`) };
-      if (status === "incomplete") logger.warn(fields, "the account is incomplete here and on the relay");
-      else logger.info(fields, "account completeness checked");
-    }
-    const recovered =
-      status === "complete" && this.report.status !== "complete" && this.report.status !== "unknown";
-    this.report = { status, checkedAt: clock.now(), missing };
-    if (recovered) this.deps.onCompleted?.();
-    if (status !== "complete")
-      this.timer = clock.setTimeout(() => void this.check(), probeDelayMs(this.deps.retry));
+    if (epoch !== this.epoch || !result || !this.deps.connected()) return;
+    this.record(result);
   }
 
   private clearTimer(): void {

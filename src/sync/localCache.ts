@@ -36,6 +36,8 @@ export interface EntryStore {
   page(opts: { since: number; limit: number; types: readonly EntryType[] }): StoredEntry[];
   /** Every non-evicted entry of one type (small types only: devices, preferences). */
   all(type: EntryType): StoredEntry[];
+  /** Every command, evicted ones included (their `encryptedPayload` is empty): sync.verify. */
+  allCommands(): StoredEntry[];
   countAfter(cursor: number): number;
   /** Non-evicted entries. */
   count(): number;

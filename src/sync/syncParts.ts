@@ -4,7 +4,7 @@
 // cache (notify, evict, upload), and confirmations mark the last sync.
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../log/logger.js";
-import { TIMEOUTS } from "../protocol.js";
+import { TIMEOUTS, type VerifyResult } from "../protocol.js";
 import type { Clock } from "./clock.js";
 import { CurrentIdentity, type CredentialStore } from "./credentials.js";
 import { Emitter, type SyncEvents } from "./events.js";
@@ -16,10 +16,11 @@ import { SyncProgress } from "./progress.js";
 import { TokenBucket } from "./rateLimit.js";
 import { RelayConnection } from "./relayConnection.js";
 import { RelayRecordMerger } from "./relayRecords.js";
-import type { Remote } from "./remote.js";
+import type { Remote, RemoteRecord } from "./remote.js";
 import { RemoteLink } from "./remoteLink.js";
 import { StorageFaultError } from "./storageFault.js";
 import { SyncTimers } from "./timers.js";
+import { verifyAccount } from "./verify.js";
 
 export interface SyncManagerDeps {
   cache: LocalCache;
@@ -62,6 +63,8 @@ export interface SyncParts {
   readonly relay: RelayConnection;
   /** The completeness check after every connection (health's `integrity`). */
   readonly integrity: IntegrityMonitor;
+  /** sync.verify (verify.ts) over this manager's cache and session. */
+  readonly verify: (opts: { repair: boolean; waitMs: number }) => Promise<VerifyResult>;
   /** The Remote's derivation, else the injected one, else the local placeholder. */
   readonly derive: DeriveIdentity;
 }
@@ -87,8 +90,9 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     if (evicted > 0) logger.info({ count: evicted }, "evicted confirmed entries over cacheMaxSize");
   };
   const merger = new RelayRecordMerger({ cache, now: () => clock.now(), logger });
-  const merged = ({ changed, lastCursor }: { changed: number; lastCursor: number | null }): void => {
+  const merged = ({ changed, lastCursor }: { changed: number; lastCursor: number | null }): number => {
     if (changed > 0 && lastCursor !== null) landed(changed, lastCursor, "relay");
+    return changed;
   };
   /** `count` entries changed in the cache, the newest at `cursor`: notify, evict, upload. */
   const landed = (count: number, cursor: number, from: "local" | "relay"): void => {
@@ -97,7 +101,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     evictIfNeeded();
     if (from === "local" && relay.isOnline) void relay.syncRound();
     // A local write succeeded: relay records held while the disk was full can land now.
-    if (from === "local") merged(merger.retry());
+    if (from === "local") void merged(merger.retry());
   };
 
   const ops = new EntryOperations({
@@ -110,16 +114,31 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     onLocalChange: (count, cursor) => landed(count, cursor, "local"),
   });
   const retry = { syncIntervalMs: config.syncIntervalMs, random: deps.random };
-  const integrity = new IntegrityMonitor({
-    link,
+  /** Records from the relay (or from Jazz's storage, by sync.verify's repair) into the cache. */
+  const fromRemote = (records: RemoteRecord[]): number => merged(merger.merge(records));
+  const verify = (opts: { repair: boolean; waitMs: number }): Promise<VerifyResult> =>
+    verifyAccount(
+      {
+        inventory: (ms) => link.inventory(ms),
+        cache,
+        clock,
+        logger,
+        download: fromRemote,
+        upload: (): Promise<unknown> => relay.syncRound(),
+      },
+      opts,
+    );
+  const integrity: IntegrityMonitor = new IntegrityMonitor({
+    // In the background, with repair, waiting as long as an upload may.
+    verify: () => (link.hasSession ? verify({ repair: true, waitMs: pushTimeoutMs }) : Promise.resolve(null)),
+    connected: () => link.connected,
     clock,
     logger,
     retry,
-    timeoutMs: pushTimeoutMs,
     // Writes refused while the root was incomplete are still queued: upload them now.
     onCompleted: () => void relay.syncRound(),
   });
-  const relay = new RelayConnection({
+  const relay: RelayConnection = new RelayConnection({
     link,
     cache,
     identity,
@@ -134,7 +153,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     autoConnect: deps.autoConnect ?? true,
     offlineQueueTtlMs: config.offlineQueueTtlMs,
   });
-  link.onRecords((records) => merged(merger.merge(records)));
+  link.onRecords((records) => void fromRemote(records));
   link.onConfirmed(() => {
     progress.markSynced();
     evictIfNeeded();
@@ -142,5 +161,5 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
   const derive = remote
     ? (key: Uint8Array) => remote.deriveIdentity(key)
     : (deps.deriveIdentity ?? localDeriveIdentity);
-  return { deps, emitter, identity, progress, link, ops, relay, integrity, derive };
+  return { deps, emitter, identity, progress, link, ops, relay, integrity, verify, derive };
 }

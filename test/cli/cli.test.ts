@@ -4,7 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BIN_PATH } from "../../src/client/launch.js";
-import type { HealthResult, PulledEntry, StatusResult } from "../../src/protocol.js";
+import type { HealthResult, PulledEntry, StatusResult, VerifyResult } from "../../src/protocol.js";
 import { tempDir } from "../helpers/tmp.js";
 import { PeerError, startPeer, type Peer } from "../client/peer.js";
 import { waitFor } from "../helpers/wait.js";
@@ -168,7 +168,7 @@ describe("caro-sync command line", () => {
       lastSync: null,
       lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
       nextRetryAt: null,
-      integrity: { status: "unknown", checkedAt: null, missing: [] },
+      integrity: { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 },
     };
     peer.handlers.set("daemon.health", () => health);
     const r = await run(["health", "--json"]);
@@ -177,6 +177,53 @@ describe("caro-sync command line", () => {
     const h = await run(["health"]);
     assert.equal(h.code, 1);
     assert.match(h.stdout, /^healthy: +NO$/m);
+  });
+
+  it("verify prints the three places per device and what is missing, exits 1 until complete; --repair asks for it", async () => {
+    const s = (commands: number, digest: string) => ({ commands, digest });
+    const incomplete: VerifyResult = {
+      complete: false,
+      checkedAt: 1_700_000_000_000,
+      relayChecked: true,
+      total: { cache: s(3, "a".repeat(64)), jazz: s(3, "a".repeat(64)), relay: s(1, "b".repeat(64)) },
+      devices: [
+        {
+          deviceId: "dev-1",
+          cache: s(3, "a".repeat(64)),
+          jazz: s(3, "a".repeat(64)),
+          relay: s(1, "b".repeat(64)),
+        },
+      ],
+      missing: {
+        parts: [{ where: "relay", part: "commandHistory", state: "partial" }],
+        commands: [{ where: "relay", deviceId: "dev-1", absent: 2, behind: 0, ids: ["c-1", "c-2"] }],
+      },
+      repaired: null,
+    };
+    const seen: unknown[] = [];
+    peer.handlers.set("sync.verify", (req) => {
+      seen.push(req.params);
+      const repair = (req.params as { repair?: boolean }).repair === true;
+      return repair
+        ? {
+            ...incomplete,
+            complete: true,
+            missing: { parts: [], commands: [] },
+            repaired: { downloaded: 0, uploaded: 2 },
+          }
+        : incomplete;
+    });
+    const r = await run(["verify"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^DEVICE +CACHE +JAZZ +RELAY$/m);
+    assert.match(r.stdout, /^dev-1 +3 aaaaaaaa +3 aaaaaaaa +1 bbbbbbbb$/m);
+    assert.match(r.stdout, /^missing on the relay: commandHistory \(partial\)$/m);
+    assert.match(r.stdout, /^missing in the relay, device dev-1: 2 absent \(c-1, c-2\)$/m);
+    assert.match(r.stdout, /verify --repair/);
+    const j = await run(["verify", "--repair", "--json"]);
+    assert.equal(j.code, 0, j.stderr);
+    assert.deepEqual((oneJson(j) as VerifyResult).repaired, { downloaded: 0, uploaded: 2 });
+    assert.deepEqual(seen, [{ repair: false }, { repair: true }]);
   });
 
   it("pull --json --all pages with nextCursor and prints one raw entry per line", async () => {

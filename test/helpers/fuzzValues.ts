@@ -99,6 +99,7 @@ export const VALID_PARAMS: { [M in FuzzedMethod]: (d: Dice) => unknown } = {
   "sync.pause": () => ({}),
   "sync.resume": () => ({}),
   "sync.reset": () => ({ confirm: true }),
+  "sync.verify": (d) => (d.chance(0.5) ? {} : { repair: d.chance(0.5) }),
   "device.register": (d) => ({ name: `fuzz-${d.int(1000)}`, platform: d.pick(["linux", "darwin"]) }),
   "device.list": () => ({}),
   "device.remove": (d) => ({ deviceId: d.uuid() }),

@@ -214,6 +214,8 @@ describe("a real daemon against the OpenRPC document", () => {
     check("sync.delete", await client.delete({ ids: [ids[0]!] }));
     check("device.register", await client.registerDevice({ name: "work laptop", platform: "linux" }));
     check("device.list", await client.listDevices());
+    const verified = check("sync.verify", await client.verify({ repair: true }));
+    assert.equal(verified.relayChecked, false, "no relay here");
     await checkError(
       "device.remove",
       client.removeDevice({ deviceId: "not-a-device" }),

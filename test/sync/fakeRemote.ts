@@ -159,6 +159,8 @@ export class FakeSession implements RemoteSession {
       [...records].filter((r): r is Extract<RemoteRecord, { type: "command" }> => r.type === "command");
     const local = { missing: [...this.localMissing], commands: commands(this.held.values()) };
     if (!this.connected) return Promise.resolve({ local, relay: null });
+    // As the Jazz session does: the relay is asked again and sent what it lacks.
+    this.restoreRelay();
     const relayMissing: MissingPart[] = [...this.localMissing];
     if (!this.relay.accounts.has(this.accountId)) relayMissing.push({ part: "account", state: "absent" });
     const relay = { missing: relayMissing, commands: commands(this.relay.records.values()) };
@@ -180,6 +182,20 @@ export class FakeSession implements RemoteSession {
     for (const r of snapshot) this.held.set(keyString(recordKey(r)), r);
     if (snapshot.length > 0) queueMicrotask(() => listener(snapshot));
     return () => this.recordListeners.delete(listener);
+  }
+
+  /** Test control: Jazz's storage here holds records the cache was never given (no delivery). */
+  holdQuietly(records: RemoteRecord[]): void {
+    for (const r of records) this.held.set(keyString(recordKey(r)), r);
+  }
+
+  /** Test control: Jazz's storage here and the relay lose these records (a lost database, say). */
+  lose(records: RemoteRecord[]): void {
+    for (const r of records) {
+      const key = keyString(recordKey(r));
+      this.held.delete(key);
+      this.relay.records.delete(key);
+    }
   }
 
   /** Test control: records arrive from the relay (another device wrote them). */

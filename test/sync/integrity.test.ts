@@ -34,7 +34,12 @@ describe("completeness check", () => {
 
   it("is unknown before the first connection and complete after it", async () => {
     await setup();
-    assert.deepEqual(health().integrity, { status: "unknown", checkedAt: null, missing: [] });
+    assert.deepEqual(health().integrity, {
+      status: "unknown",
+      checkedAt: null,
+      missing: [],
+      missingCommands: 0,
+    });
     await h.manager.connect();
     await until("the check", () => health().integrity.status === "complete");
     assert.equal(health().integrity.checkedAt, h.clock.now());
@@ -52,7 +57,7 @@ describe("completeness check", () => {
     remote.relay.restartEmpty();
     await until("the drop", () => h.manager.state === "OFFLINE");
     await h.manager.connect();
-    await until("the check after the reconnect", () => checks === 2);
+    await until("the check after the reconnect", () => checks >= 2);
     await until("complete", () => health().integrity.status === "complete");
     const commands = [...remote.relay.records.values()].filter((r) => r.type === "command");
     assert.equal(commands.length, 2, "both commands are on the relay again");

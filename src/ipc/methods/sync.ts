@@ -14,5 +14,6 @@ export function syncMethods(manager: SyncManager): PartialMethodTable<"sync"> {
     "sync.pause": () => manager.pause(),
     "sync.resume": () => manager.resume(),
     "sync.reset": (p) => manager.reset(p),
+    "sync.verify": (params) => manager.verify(params),
   };
 }
