@@ -23,10 +23,22 @@ import { live } from "./rows/live.js";
 import { memory } from "./rows/memory.js";
 import { push } from "./rows/push.js";
 import { start } from "./rows/start.js";
+import { verify } from "./rows/verify.js";
 import { median, since } from "./support.js";
 
 /** The order; also the order rows run in (start restarts the history's fresh device). */
-const ROWS: readonly Row[] = [fresh, upload, push, memory, pingThroughput, roundTrip, live, start, cliPing];
+const ROWS: readonly Row[] = [
+  fresh,
+  upload,
+  push,
+  memory,
+  pingThroughput,
+  roundTrip,
+  live,
+  start,
+  cliPing,
+  verify,
+];
 /** Rows that use the history run before the IPC rows, so no idle daemon of theirs adds noise. */
 const RUN_ORDER: readonly Row[] = [
   push,
@@ -34,6 +46,7 @@ const RUN_ORDER: readonly Row[] = [
   fresh,
   live,
   memory,
+  verify,
   start,
   pingThroughput,
   roundTrip,
