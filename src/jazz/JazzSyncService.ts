@@ -54,6 +54,8 @@ export interface JazzSyncServiceOptions {
   latencyIntervalMs?: number;
   /** Silence after which a link counts as dropped (`timeout`). Default 10 s, as Jazz's own. */
   pingTimeoutMs?: number;
+  /** Items per shard of the command history (default SHARD_ENTRIES, 5,000; tests use fewer). */
+  shardEntries?: number;
 }
 
 const PROFILE_NAME = "caro-sync";
@@ -61,9 +63,14 @@ const PROFILE_NAME = "caro-sync";
 export class JazzSyncService implements Remote {
   private readonly relay: RelayConnector;
   private readonly storageHealth;
+  /**
+   * A write to Jazz's storage failed in this process: what it missed may be in memory only (it is
+   * stored with the CoValue's next change), so sessions stop unloading feeds (JazzSession).
+   */
+  private storageFailed = false;
 
   constructor(private readonly opts: JazzSyncServiceOptions) {
-    this.storageHealth = jazzStorageHealth(opts.storagePath, opts.logger);
+    this.storageHealth = jazzStorageHealth(opts.storagePath, opts.logger, () => (this.storageFailed = true));
     this.relay = {
       url: opts.relayUrl,
       WebSocket: opts.WebSocket,
@@ -149,6 +156,8 @@ export class JazzSyncService implements Remote {
         logger: log,
         closeStorage: () => driver.closeDb(),
         link,
+        shardEntries: this.opts.shardEntries,
+        mayUnload: () => !this.storageFailed,
       });
       await session.start();
       log.info(

@@ -9,8 +9,10 @@ import {
   contentOf,
   editsByKey,
   feedSessionLogs,
+  heldLocally,
   subscribeToCoValue,
   type FeedItem,
+  type HeldState,
 } from "./cojsonAdapter.js";
 import { foldDeviceEdits, foldPreferenceEdits, mergeInto } from "./rootFolds.js";
 import type { EncryptedCommandEntry } from "./schema.js";
@@ -129,39 +131,83 @@ function foldedDevice(node: LocalNode, id: string, map: RawCoMap): DeviceRecordO
 }
 
 /**
- * Reads a feed incrementally: per session, how many items were seen, and the last one, to notice if
- * a session's order ever changed (only a clock running backwards can cause that: the session is
- * then read again from its start; records merge idempotently, so that is harmless).
+ * Reads a feed incrementally: per session, how many items were seen, and the transaction of the
+ * last one, to notice if a session's order ever changed (only a clock running backwards can cause
+ * that: the session is then read again from its start; records merge idempotently, so that is
+ * harmless). Positions are kept by transaction, not by item object, so they survive the feed being
+ * unloaded and loaded again. `read` is what the node held of the feed when it was last read.
  */
 export class FeedCursor {
-  private readonly positions = new Map<string, { count: number; last: FeedItem | undefined }>();
+  private readonly positions = new Map<string, { count: number; last: ItemStamp | undefined }>();
+  private read: HeldState | null = null;
+  private seen = 0;
 
   constructor(
     private readonly node: LocalNode,
     readonly feedId: string,
   ) {}
 
-  /** Calls `visit` with every well-formed command item added since the previous call. */
-  readNew(visit: (entry: CommandRecord) => void): void {
+  /** Items read so far (every session). */
+  get items(): number {
+    return this.seen;
+  }
+
+  /**
+   * Calls `visit` with every well-formed command item added since the previous call. Returns false
+   * when the feed is not in memory (nothing read).
+   */
+  readNew(visit: (entry: CommandRecord) => void): boolean {
     const feed = contentOf<RawCoStream>(this.node, this.feedId);
-    if (!feed) return;
+    if (!feed) return false;
     for (const [session, items] of feedSessionLogs(feed)) {
       const pos = this.positions.get(session);
       let start = pos?.count ?? 0;
-      if (pos && start > 0 && items[start - 1] !== pos.last) start = 0;
+      if (pos && start > 0 && !sameStamp(items[start - 1], pos.last)) start = 0;
       if (start >= items.length) continue;
       for (let i = start; i < items.length; i++) {
         const record = toCommandRecord(items[i]?.value);
         if (record) visit(record);
       }
-      this.positions.set(session, { count: items.length, last: items[items.length - 1] });
+      this.seen += items.length - (pos?.count ?? 0);
+      this.positions.set(session, { count: items.length, last: stamp(items[items.length - 1]) });
     }
+    this.read = heldLocally(this.node, this.feedId);
+    return true;
+  }
+
+  /** True when everything the node holds of the feed (loaded or not) has been read. */
+  isUpToDate(): boolean {
+    return this.read !== null && sameHeld(this.read, heldLocally(this.node, this.feedId));
   }
 }
 
+type ItemStamp = { session: string; txIndex: number; madeAt: number };
+
+function stamp(item: FeedItem | undefined): ItemStamp | undefined {
+  return item && { session: item.tx.sessionID, txIndex: item.tx.txIndex, madeAt: item.madeAt };
+}
+
+function sameStamp(item: FeedItem | undefined, last: ItemStamp | undefined): boolean {
+  const s = stamp(item);
+  return (
+    !!s && !!last && s.session === last.session && s.txIndex === last.txIndex && s.madeAt === last.madeAt
+  );
+}
+
+function sameHeld(a: HeldState, b: HeldState): boolean {
+  const keys = Object.keys(b.sessions);
+  return (
+    a.header === b.header &&
+    keys.length === Object.keys(a.sessions).length &&
+    keys.every((k) => a.sessions[k] === b.sessions[k])
+  );
+}
+
 /**
- * The merged state of every command in a feed, kept up to date incrementally, so that writing a
- * command the feed already holds (a replay) can be skipped instead of appended again.
+ * The merged state of every command in one feed (the live shard), kept up to date incrementally,
+ * so that writing a command the feed already holds (a replay) can be skipped instead of appended
+ * again. Commands of sealed shards are not indexed (that would keep the whole history in memory):
+ * a replay of one of those is appended again, which readers merge away.
  */
 export class FeedIndex {
   private readonly cursor: FeedCursor;
@@ -173,6 +219,11 @@ export class FeedIndex {
 
   get feedId(): string {
     return this.cursor.feedId;
+  }
+
+  /** Items of the feed read so far (each version of a command counts). */
+  get items(): number {
+    return this.cursor.items;
   }
 
   /** Takes in whatever the feed gained since the last call. */
@@ -187,25 +238,40 @@ export class FeedIndex {
 
 /**
  * Remembers what one listener has been given and yields only what is new: new feed items (see
- * FeedCursor) and preferences or devices whose value changed since the last delivery.
+ * FeedCursor, one per feed of the history) and preferences or devices whose value changed since
+ * the last delivery.
  */
 export class RecordTracker {
-  private readonly cursor: FeedCursor;
+  private readonly cursors = new Map<string, FeedCursor>();
   private readonly sentPreferences = new Map<string, string>();
   private readonly sentDevices = new Map<string, string>();
 
   constructor(
     private readonly node: LocalNode,
     readonly ids: RootIds,
-  ) {
-    this.cursor = new FeedCursor(node, ids.feed);
+  ) {}
+
+  /** Everything new in the feeds now in memory, preferences and devices; commands merged by id. */
+  collect(feeds: readonly string[]): RemoteRecord[] {
+    return [...this.collectCommands(feeds), ...this.collectPreferences(), ...this.collectDevices()];
   }
 
-  /** Everything new since the previous call, commands merged by id within the result. */
-  collect(): RemoteRecord[] {
+  /** The new commands of those of `feeds` that are in memory, merged by id. */
+  collectCommands(feeds: readonly string[]): CommandRecord[] {
     const commands = new Map<string, CommandRecord>();
-    this.cursor.readNew((record) => mergeInto(commands, record));
-    return [...commands.values(), ...this.collectPreferences(), ...this.collectDevices()];
+    for (const id of feeds) this.cursor(id).readNew((record) => mergeInto(commands, record));
+    return [...commands.values()];
+  }
+
+  /** True when everything this node holds of the feed has been collected. */
+  hasRead(feedId: string): boolean {
+    return this.cursors.get(feedId)?.isUpToDate() ?? false;
+  }
+
+  private cursor(feedId: string): FeedCursor {
+    let cursor = this.cursors.get(feedId);
+    if (!cursor) this.cursors.set(feedId, (cursor = new FeedCursor(this.node, feedId)));
+    return cursor;
   }
 
   private collectPreferences(): PreferenceRecord[] {

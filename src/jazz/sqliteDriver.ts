@@ -148,17 +148,19 @@ function bindable(params: unknown[]): unknown[] {
 }
 
 /**
- * The WriteHealth of the Jazz storage at `path` (daemon.health's view of it), logging each change.
- * Once a write has failed its probe rewrites the schema version, to notice the disk coming back.
+ * The WriteHealth of the Jazz storage at `path` (daemon.health's view of it), logging each change
+ * and calling `onFault` on each new fault. Once a write has failed its probe rewrites the schema
+ * version, to notice the disk coming back.
  */
-export function jazzStorageHealth(path: string, logger: Logger): WriteHealth {
+export function jazzStorageHealth(path: string, logger: Logger, onFault?: () => void): WriteHealth {
   return new WriteHealth({
     store: "jazz",
     file: path,
-    onChange: (fault, cause) =>
-      fault
-        ? logger.warn({ err: cause, reason: fault.reason }, "jazz storage cannot be written")
-        : logger.info("jazz storage is writable again"),
+    onChange: (fault, cause) => {
+      if (fault) onFault?.();
+      if (fault) logger.warn({ err: cause, reason: fault.reason }, "jazz storage cannot be written");
+      else logger.info("jazz storage is writable again");
+    },
   });
 }
 
