@@ -11,7 +11,6 @@
 import type { LocalNode, RawCoList } from "cojson";
 import type { Account, JazzContextWithAccount } from "jazz-tools";
 import type { Logger } from "../log/logger.js";
-import type { TimerHandle } from "../sync/clock.js";
 import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
@@ -37,7 +36,6 @@ import {
 import { CommandHistory } from "./commandHistory.js";
 import { mergeInto } from "./rootFolds.js";
 import { openRelayLink, RELAY_PEER_ID, type RelayConnector, type RelayLink } from "./relayLink.js";
-import { fullGarbageCollection } from "./releaseMemory.js";
 import { loadDeviceMaps, loadRoot } from "./rootLoad.js";
 import { RecordTracker, type RootIds } from "./rootRecords.js";
 import { alreadyMerged, loadStaleHistory, mergeStaleRoot, rootHistory } from "./rootReconcile.js";
@@ -49,9 +47,6 @@ const DELIVERY_CHUNK = 5000;
 const FEED_LOADS_AT_ONCE = 2;
 /** Bound on loading one feed completely (a relay gone mid-stream would leave it waiting). */
 const FEED_LOAD_TIMEOUT_MS = 60_000;
-/** Quiet time after a bulk read of the history before memory is given back (releaseMemory.ts). */
-const RELEASE_AFTER_MS = 2_000;
-const RELEASE_SWEEP_MS = 500;
 
 type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
 
@@ -75,7 +70,8 @@ export class JazzSession implements RemoteSession {
   private loadingDevices = false;
   private readonly offAccount: () => void;
   private readonly offUploads: () => void;
-  private releaseTimer: TimerHandle | null = null;
+  /** Feeds cojson refused to unload because the relay has not acknowledged them yet. */
+  private readonly awaitingAck = new Map<string, () => void>();
 
   constructor(
     private readonly ctx: JazzContextWithAccount<Account>,
@@ -169,6 +165,9 @@ export class JazzSession implements RemoteSession {
     const connected = this.link?.isOpen === true;
     // Loads what is missing here (from the relay when connected): the probe of an incomplete account.
     await this.enqueue(() => this.reconcile());
+    // After the deliveries under way, which may be reading the whole history: reading it at the
+    // same time would hold it twice (a fresh device's first check comes while it is delivered).
+    await this.untilDelivered();
     if (connected) {
       const { present } = accountParts(this.node, this.accountId, this.canonicalRoot());
       askPeerAgain(
@@ -202,6 +201,7 @@ export class JazzSession implements RemoteSession {
     const history = this.history;
     if (!history) return { local, relay };
     await inTurns(history.feeds(), FEED_LOADS_AT_ONCE, async (id) => {
+      if (this.closed) return;
       const unpin = history.pin(id);
       try {
         if (!(await this.loadFeed(id)) || this.closed) return;
@@ -214,8 +214,15 @@ export class JazzSession implements RemoteSession {
       this.unloadIdle([id]);
       await yieldToLoop(); // let the link answer its pings in between
     });
-    this.releaseSoon();
     return { local, relay };
+  }
+
+  /** Resolves once no delivery pass is running or waiting (each pass loads what listeners lack). */
+  async untilDelivered(): Promise<void> {
+    for (let pass = this.delivery; ; pass = this.delivery) {
+      await pass;
+      if (pass === this.delivery && !this.deliveryQueued) return;
+    }
   }
 
   /**
@@ -241,9 +248,9 @@ export class JazzSession implements RemoteSession {
     this.disconnectListeners.clear();
     this.offAccount();
     this.offUploads();
-    if (this.releaseTimer) this.deps.relay.clock.clearTimeout(this.releaseTimer);
-    for (const off of this.coreSubs.values()) off();
+    for (const off of [...this.coreSubs.values(), ...this.awaitingAck.values()]) off();
     this.coreSubs.clear();
+    this.awaitingAck.clear();
     await this.serial.catch(() => undefined);
     await this.delivery;
     this.disconnect();
@@ -368,8 +375,9 @@ export class JazzSession implements RemoteSession {
   /**
    * Unloads every feed of the history (or of `feeds`) that is in memory, not in use (the live
    * shard, or being read) and read by every listener. A feed cojson refuses to unload (the relay
-   * has not acknowledged all of it yet) stays until the next try. Its subscription is moved to the
-   * shell, which hears of the feed coming back.
+   * has not acknowledged all of it yet) is tried again when the relay's acknowledgement changes,
+   * and when cojson says everything is uploaded. Its subscription is moved to the shell, which
+   * hears of the feed coming back.
    */
   private unloadIdle(feeds?: readonly string[]): void {
     const history = this.history;
@@ -380,8 +388,15 @@ export class JazzSession implements RemoteSession {
       if (!listeners.every((entry) => entry.tracker?.hasRead(id))) continue;
       this.coreSubs.get(id)?.();
       this.coreSubs.delete(id);
-      unloadCoValue(this.node, id);
+      const unloaded = unloadCoValue(this.node, id);
       this.watch(id);
+      if (unloaded || this.awaitingAck.has(id) || !this.link?.isOpen) continue;
+      const off = onPeerHeldChange(this.node, RELAY_PEER_ID, id, () => {
+        off();
+        this.awaitingAck.delete(id);
+        setImmediate(() => this.unloadIdle([id]));
+      });
+      this.awaitingAck.set(id, off);
     }
   }
 
@@ -427,6 +442,7 @@ export class JazzSession implements RemoteSession {
     entries.forEach((entry, i) => this.hand(entry, trackers[i]!.collect(feeds)));
     const unread = feeds.filter((id) => trackers.some((t) => !t.hasRead(id)));
     await inTurns(unread, FEED_LOADS_AT_ONCE, async (id) => {
+      if (this.closed || this.history !== history) return;
       const unpin = history.pin(id);
       try {
         if (!(await this.loadFeed(id)) || this.closed || this.history !== history) return;
@@ -437,30 +453,6 @@ export class JazzSession implements RemoteSession {
       this.unloadIdle([id]);
     });
     this.unloadIdle(feeds);
-    if (unread.length > 0) this.releaseSoon();
-  }
-
-  /**
-   * Two full garbage collections (releaseMemory.ts) once the session has been quiet for a while
-   * after a bulk read; the second once the sweeper has freed what the first found.
-   */
-  private releaseSoon(): void {
-    const clock = this.deps.relay.clock;
-    const after = (ms: number, then: () => void) => {
-      if (this.releaseTimer) clock.clearTimeout(this.releaseTimer);
-      this.releaseTimer = clock.setTimeout(
-        () => {
-          this.releaseTimer = null;
-          if (!this.closed) then();
-        },
-        ms,
-        { unref: true },
-      );
-    };
-    after(RELEASE_AFTER_MS, () => {
-      fullGarbageCollection();
-      after(RELEASE_SWEEP_MS, fullGarbageCollection);
-    });
   }
 
   /** Gives `records` to a listener still subscribed, in chunks. */

@@ -170,6 +170,12 @@ export interface RemoteSession {
    * already in the root. Returns an unsubscribe function.
    */
   onRecords(listener: (records: RemoteRecord[]) => void): () => void;
+  /**
+   * Resolves once what the session holds now has been handed to the onRecords listeners (a first
+   * replay read from storage may take a while). Optional: a Remote that delivers synchronously
+   * needs none.
+   */
+  untilDelivered?(): Promise<void>;
 
   /** Closes the session (what was written stays in local storage, to upload later); after it, no listener fires. */
   close(): Promise<void>;

@@ -122,6 +122,11 @@ export class RemoteLink {
     return this.uploader.upload(this.session);
   }
 
+  /** Resolves once the open session has delivered what it holds (RemoteSession.untilDelivered). */
+  async untilDelivered(): Promise<void> {
+    await this.session?.untilDelivered?.();
+  }
+
   /** What is held where (RemoteSession.inventory); null when no session is open. */
   async inventory(timeoutMs: number): Promise<RemoteInventory | null> {
     return this.session ? await this.session.inventory({ timeoutMs }) : null;

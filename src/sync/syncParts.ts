@@ -120,6 +120,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     verifyAccount(
       {
         inventory: (ms) => link.inventory(ms),
+        untilDelivered: () => link.untilDelivered(),
         cache,
         clock,
         logger,

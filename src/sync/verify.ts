@@ -31,6 +31,8 @@ type Place = "cache" | "jazz" | "relay";
 
 export interface VerifyDeps {
   inventory(waitMs: number): Promise<RemoteInventory | null>;
+  /** Resolves once records the Remote holds have reached the cache (RemoteSession.untilDelivered). */
+  untilDelivered?(): Promise<void>;
   cache: LocalCache;
   clock: Clock;
   logger: Logger;
@@ -67,9 +69,12 @@ export async function verifyAccount(
 
 /**
  * The cache is read before the inventory: whatever was confirmed (left the queue) by then is in
- * Jazz's storage when the inventory looks, so "queued" and "in Jazz" cannot both be missed.
+ * Jazz's storage when the inventory looks, so "queued" and "in Jazz" cannot both be missed. And
+ * after the Remote's deliveries under way: a device replaying its history into the cache would
+ * otherwise find the cache lacking what is merely on its way (and download it all once more).
  */
 async function snapshot(deps: VerifyDeps, waitMs: number): Promise<Snapshot> {
+  await deps.untilDelivered?.();
   const cache = new Map<string, CommandRecord>();
   const evicted = new Set<string>();
   for (const entry of deps.cache.entries.allCommands()) {

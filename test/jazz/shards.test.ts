@@ -162,11 +162,12 @@ describe("the command history in shards", () => {
     } finally {
       await a.close();
     }
-    // A restart replays everything from local storage, shard by shard.
+    // A restart replays everything from local storage, shard by shard; untilDelivered says when.
     const again = await svc.open({ identity, mode: "join" });
     try {
       const seen = new Collector(again);
-      await seen.until("the replay after a restart", (c) => c.count("command") === 370);
+      await again.untilDelivered();
+      assert.equal(seen.count("command"), 370, "all delivered when untilDelivered resolves");
       await waitFor(() => inMemory(again).loaded === 2, { what: "sealed shards to leave memory again" });
     } finally {
       await again.close();
