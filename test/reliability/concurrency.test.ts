@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { command, initAccount, preference, pullAll, waitForState, type Device } from "../e2e/support.js";
+import { command, preference, pullAll, type Device } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const CLIENTS = 64;
@@ -26,9 +26,7 @@ reliabilityScenario(
       Device,
       Device,
     ];
-    const { deviceIds, authKey } = await initAccount(a, [b]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([a, b].map((d) => waitForState(d, "ONLINE")));
+    const { deviceIds } = await s.account(a, [b]);
 
     // The pool: one fixed version of each command, whoever pushes it.
     const pool = Array.from({ length: POOL }, (_, i) => command(deviceIds[i % 2]!));

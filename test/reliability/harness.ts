@@ -12,7 +12,7 @@ import { DeliveryLedger, type PushedCommand } from "../helpers/ledger.js";
 import { SecretScan, type LogText } from "../helpers/secretScan.js";
 import { emptyCounts, SOAK, writeFigures, type Counts, type Figures } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { Cluster, command, type Device } from "../e2e/support.js";
+import { Cluster, command, initAccount, waitForState, type Device } from "../e2e/support.js";
 
 /** A push budget far above anything a scenario sends: the rate limit is not under test here. */
 export const UNLIMITED = { pushRatePerSecond: 1_000_000, pushBurst: 1_000_000 };
@@ -55,6 +55,17 @@ export class Scenario {
     this.status = "skipped";
     this.note(reason);
     t.skip(reason);
+  }
+
+  /**
+   * Creates an account on `first`, joins `others` to it, adds its authKey to the secret scan and
+   * waits until every device is ONLINE.
+   */
+  async account(first: Device, others: Device[] = []): ReturnType<typeof initAccount> {
+    const account = await initAccount(first, others);
+    this.secrets.addAuthKey(account.authKey);
+    await Promise.all([first, ...others].map((d) => waitForState(d, "ONLINE")));
+    return account;
   }
 
   /** A push through the ledger: attempted before it is sent, acknowledged by its result. */

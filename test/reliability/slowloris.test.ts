@@ -11,7 +11,7 @@ import { pullEverything } from "../helpers/daemon.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
 import { TestClient } from "../ipc/helpers.js";
-import { initAccount, waitForState, type Device } from "../e2e/support.js";
+import { type Device } from "../e2e/support.js";
 import { keepPushing, PushMeter, reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const PER_KIND = size({ ci: 20, soak: 60 });
@@ -55,9 +55,7 @@ reliabilityScenario(
     const [target, witness] = (await Promise.all(
       ["target", "witness"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)),
     )) as [Device, Device];
-    const { deviceIds, authKey } = await initAccount(target, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([target, witness].map((d) => waitForState(d, "ONLINE")));
+    const { deviceIds } = await s.account(target, [witness]);
     const socketPath = target.proc.socketPath;
 
     let done = false;
