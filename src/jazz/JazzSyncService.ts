@@ -21,7 +21,14 @@ import { systemClock, type Clock } from "../sync/clock.js";
 import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
 import type { StorageFault } from "../sync/storageFault.js";
 import { deriveIdentity } from "./account.js";
-import { addSyncPeer, setLoadTimeout, storageHasCoValue } from "./cojsonAdapter.js";
+import {
+  addClockSample,
+  addSyncPeer,
+  CLOCK_FROM_RELAY,
+  setLoadTimeout,
+  storageHasCoValue,
+  type ClockSample,
+} from "./cojsonAdapter.js";
 import { routeCojsonLogs } from "./cojsonLog.js";
 import { jazzCrypto, logJazzCrypto } from "./crypto.js";
 import { JazzSession } from "./JazzSession.js";
@@ -106,7 +113,14 @@ export class JazzSyncService implements Remote {
     let ctx: JazzContextWithAccount<Account> | null = null;
     try {
       const peers: Peer[] = [];
-      const connect = async () => (link = await openRelayLink(this.relay, (peer) => peers.push(peer)));
+      // The relay's pings set the node's clock (CLOCK_FROM_RELAY). The relay pings as soon as it
+      // accepts, before there is a node: those samples wait for it, so that the node's first
+      // transaction (the device record, uploaded right after connecting) is dated by the relay.
+      let node: LocalNode | null = null;
+      const early: ClockSample[] = [];
+      const onPing = (sample: ClockSample) => (node ? addClockSample(node, sample) : early.push(sample));
+      const connect = async () =>
+        (link = await openRelayLink(this.relay, (peer) => peers.push(peer), undefined, onPing));
       let how: "local" | "relay" | "created" | "created offline" | undefined;
       const heldHere = storageHasCoValue(driver, identity.accountId);
       if (heldHere) {
@@ -144,6 +158,8 @@ export class JazzSyncService implements Remote {
           throw new RemoteConnectError({ kind: "accountNotFound", message });
         }
       }
+      node = ctx.node;
+      for (const sample of early.splice(0)) addClockSample(node, sample);
       const session = new JazzSession(ctx, {
         relay: this.relay,
         logger: log,
@@ -190,6 +206,7 @@ export class JazzSyncService implements Remote {
       AccountSchema: CaroSyncAccount,
       sessionProvider: new MockSessionProvider(),
       asActiveAccount: false,
+      ...CLOCK_FROM_RELAY,
     }) as Promise<JazzContextWithAccount<Account>>;
   }
 
@@ -203,6 +220,7 @@ export class JazzSyncService implements Remote {
       storage,
       AccountSchema: CaroSyncAccount,
       sessionProvider: new MockSessionProvider(),
+      ...CLOCK_FROM_RELAY,
     })) as JazzContextWithAccount<Account>;
     if (ctx.account.$jazz.id !== identity.accountId) {
       await ctx.logOut();

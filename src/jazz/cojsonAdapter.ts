@@ -46,6 +46,34 @@ export function loadTimeout(): number {
   return cojsonInternals.CO_VALUE_LOADING_CONFIG.TIMEOUT;
 }
 
+// --- LocalNode.clockOffset ---------------------------------------------------------------------
+
+/**
+ * The options that make a node date its transactions by the relay's clock rather than this
+ * machine's (`experimental_clockSyncFromServerPings`, as jazz-tools' own worker passes them). Why:
+ * cojson checks a transaction's writer against the group as it was at the transaction's `madeAt`,
+ * so a device whose clock runs behind the account's creation writes transactions every other
+ * device rejects, for good. Every relay ping carries the relay's time; ClockOffset keeps the
+ * median offset of the last 32 (up to ±24 h), and `stampNow()` adds it.
+ */
+export const CLOCK_FROM_RELAY = { experimental_clockSyncFromServerPings: true } as const;
+
+/** One relay ping's time, as cojson-transport-ws's `onPingReceived` reports it. */
+export interface ClockSample {
+  serverTime: number;
+  localReceiveTime: number;
+}
+
+/** Adds a relay ping to the node's clock offset (used once the node was made with CLOCK_FROM_RELAY). */
+export function addClockSample(node: LocalNode, sample: ClockSample): void {
+  node.clockOffset.addSample(sample);
+}
+
+/** The time the node stamps on its next transaction (`madeAt`). */
+export function transactionTime(node: LocalNode): number {
+  return node.stampNow();
+}
+
 // --- LocalNode.syncManager ----------------------------------------------------------------------
 
 /**

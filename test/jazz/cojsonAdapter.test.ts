@@ -9,7 +9,9 @@ import { createWebSocketPeer } from "cojson-transport-ws";
 import { WebSocket } from "ws";
 import {
   accountIdForAgentSecret,
+  addClockSample,
   addSyncPeer,
+  CLOCK_FROM_RELAY,
   appendFeedItems,
   askPeerAgain,
   contentOf,
@@ -30,6 +32,7 @@ import {
   storageHasCoValue,
   storedSessionHeads,
   subscribeToCoValue,
+  transactionTime,
 } from "../../src/jazz/cojsonAdapter.js";
 import { jazzCrypto } from "../../src/jazz/crypto.js";
 import { holdsAll } from "../../src/jazz/accountParts.js";
@@ -54,6 +57,33 @@ async function relayPeer(url: string, id: string) {
   await new Promise((resolve) => websocket.once("open", resolve));
   return { websocket, peer: createWebSocketPeer({ id, role: "server", websocket }) };
 }
+
+describe("cojsonAdapter: LocalNode.clockOffset", () => {
+  const AHEAD = 600_000;
+  const sample = () => ({ serverTime: Date.now() + AHEAD, localReceiveTime: Date.now() });
+
+  it("CLOCK_FROM_RELAY and addClockSample: the node dates its transactions by the relay's clock", async () => {
+    const { node } = await LocalNode.withNewlyCreatedAccount({
+      creationProps: { name: "adapter-test" },
+      crypto: jazzCrypto,
+      ...CLOCK_FROM_RELAY,
+    });
+    addClockSample(node, sample());
+    const stamped = transactionTime(node) - Date.now();
+    assert.ok(Math.abs(stamped - AHEAD) < 5_000, `stamped ${stamped} ms ahead, the relay ${AHEAD}`);
+    // The transaction itself carries it.
+    const map = node.createGroup().createMap();
+    map.set("k", 1);
+    const madeAt = latestEdit(map, "k")!.madeAt - Date.now();
+    assert.ok(Math.abs(madeAt - AHEAD) < 5_000, `madeAt ${madeAt} ms ahead`);
+  });
+
+  it("without CLOCK_FROM_RELAY a relay sample changes nothing (the flag is what turns it on)", async () => {
+    const { node } = await newNode();
+    addClockSample(node, sample());
+    assert.ok(Math.abs(transactionTime(node) - Date.now()) < 5_000);
+  });
+});
 
 describe("cojsonAdapter: cojsonInternals", () => {
   it("accountIdForAgentSecret: the account header's ID, pinned for a known secret", () => {
