@@ -235,7 +235,7 @@ export async function startDaemon(deps: {
   try {
     if (config.metricsPort > 0) {
       metricsServer = await startMetricsServer({
-        registry: metrics.registry,
+        registry: await metrics.registry(),
         port: config.metricsPort,
         logger: logger.child({ part: "metrics" }),
       });
