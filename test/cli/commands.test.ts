@@ -110,6 +110,12 @@ describe("what a run loads", () => {
     }
   });
 
+  it("an unknown command is a usage error suggesting the nearest of all commands", async () => {
+    const r = await caroSync(["statsu"], { home: home.path, socket: peer.socketPath });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'statsu'[\s\S]*Did you mean status\?/);
+  });
+
   it("an invalid setting in the environment still stops ping (exit 78)", async () => {
     const r = await caroSync(["ping"], { home: home.path, env: { CARO_SYNC_LOG_LEVEL: "loud" } });
     assert.equal(r.code, 78, r.stderr);
