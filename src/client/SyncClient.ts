@@ -5,17 +5,18 @@
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { TextDecoder } from "node:util";
-import {
-  ErrorCode,
-  MAX_LINE_BYTES,
-  TIMEOUTS,
-  type ErrorData,
-  type JsonRpcErrorObject,
-  type MethodName,
-  type NotificationMap,
-  type ParamsOf,
-  type ResultOf,
+// Values from protocol/constants.js and protocol/errors.js only: the rest of protocol/ is zod schemas,
+// which a client has no use for (and which cost a CLI process most of its start-up).
+import type {
+  ErrorData,
+  JsonRpcErrorObject,
+  MethodName,
+  NotificationMap,
+  ParamsOf,
+  ResultOf,
 } from "../protocol.js";
+import { MAX_LINE_BYTES, TIMEOUTS } from "../protocol/constants.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { ConnectionError, RpcError, TimeoutError } from "./errors.js";
 import { defaultDaemonCommand, spawnDaemon, waitForReady, type DaemonCommand } from "./launch.js";
 import { LineReader, MAX_RESPONSE_BYTES } from "./lineReader.js";

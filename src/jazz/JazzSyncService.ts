@@ -16,6 +16,7 @@ import {
   type Account,
   type JazzContextWithAccount,
 } from "jazz-tools";
+import type { WriteHealth } from "../fs/writeHealth.js";
 import type { Logger } from "../log/logger.js";
 import { systemClock, type Clock } from "../sync/clock.js";
 import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
@@ -40,7 +41,8 @@ import {
 } from "./relayLink.js";
 import { createRoot } from "./rootLoad.js";
 import { CaroSyncAccount } from "./schema.js";
-import { jazzStorageHealth, openJazzStorage } from "./sqliteDriver.js";
+import { openJazzStorage } from "./sqliteDriver.js";
+import { jazzStorageHealth } from "./storageHealth.js";
 
 export interface JazzSyncServiceOptions {
   relayUrl: string;
@@ -61,16 +63,18 @@ export interface JazzSyncServiceOptions {
   latencyIntervalMs?: number;
   /** Silence after which a link counts as dropped (`timeout`). Default 10 s, as Jazz's own. */
   pingTimeoutMs?: number;
+  /** The storage file's write health, when the caller reports it before this service exists. */
+  storageHealth?: WriteHealth;
 }
 
 const PROFILE_NAME = "caro-sync";
 
 export class JazzSyncService implements Remote {
   private readonly relay: RelayConnector;
-  private readonly storageHealth;
+  private readonly storageHealth: WriteHealth;
 
   constructor(private readonly opts: JazzSyncServiceOptions) {
-    this.storageHealth = jazzStorageHealth(opts.storagePath, opts.logger);
+    this.storageHealth = opts.storageHealth ?? jazzStorageHealth(opts.storagePath, opts.logger);
     this.relay = {
       url: opts.relayUrl,
       WebSocket: opts.WebSocket,

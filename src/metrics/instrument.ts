@@ -35,14 +35,14 @@ export function instrumentMethods(
       const startedAt = operation ? now() : 0;
       try {
         const result = await handler(params, ctx);
-        metrics.rpcTotal.inc({ method: name, outcome: "ok" });
+        metrics.countRequest(name, "ok");
         count(name, result, metrics);
         return result;
       } catch (err) {
-        metrics.rpcTotal.inc({ method: name, outcome: "error" });
+        metrics.countRequest(name, "error");
         throw err;
       } finally {
-        if (operation) metrics.latencyMs.observe({ operation }, now() - startedAt);
+        if (operation) metrics.observeLatency(operation, now() - startedAt);
       }
     };
   }
@@ -52,9 +52,8 @@ export function instrumentMethods(
 function count(name: MethodName, result: unknown, metrics: Metrics): void {
   if (name === "sync.push") {
     const r = result as { synced: number; failed: string[] };
-    metrics.pushTotal.inc({ result: "synced" }, r.synced);
-    metrics.pushTotal.inc({ result: "failed" }, r.failed.length);
+    metrics.countPush(r.synced, r.failed.length);
   } else if (name === "sync.pull") {
-    metrics.pullTotal.inc((result as { entries: unknown[] }).entries.length);
+    metrics.countPull((result as { entries: unknown[] }).entries.length);
   }
 }

@@ -37,7 +37,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
 
     await call(methods, "sync.push", { entries: [] });
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(bucket(text, "push", "1"), 0);
     assert.equal(bucket(text, "push", "25"), 0);
     assert.equal(bucket(text, "push", "50"), 1);
@@ -63,7 +63,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
 
     await assert.rejects(call(methods, "sync.now"), /relay unreachable/);
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(bucket(text, "now", "2500"), 0);
     assert.equal(bucket(text, "now", "5000"), 1);
     assert.equal(sample(text, 'caro_sync_rpc_total{method="sync.now",outcome="error"}'), 1);
@@ -86,7 +86,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
     await call(methods, "sync.pull");
     const elapsed = performance.now() - started;
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     const sum = sample(text, 'caro_sync_latency_ms_sum{operation="pull"}');
     assert.ok(sum !== undefined && sum >= 25 && sum <= elapsed + 1, `sum ${sum} ms, elapsed ${elapsed} ms`);
     assert.equal(bucket(text, "pull", "10"), 0);
@@ -101,14 +101,14 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
     });
     await call(methods, "daemon.ping");
     assert.equal(reads, 0);
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(sample(text, 'caro_sync_rpc_total{method="daemon.ping",outcome="ok"}'), 1);
   });
 });
 
 describe("createMetrics", () => {
   it("prefixes the default process metrics once: caro_sync_process_*, caro_sync_nodejs_*", async () => {
-    const text = await createMetrics({ queueSize: () => 0 }).registry.metrics();
+    const text = await (await createMetrics({ queueSize: () => 0 }).registry()).metrics();
     assert.match(text, /^caro_sync_process_resident_memory_bytes \d+/m);
     assert.match(text, /^caro_sync_nodejs_eventloop_lag_seconds /m);
     assert.doesNotMatch(text, /process_process_|caro_sync_process_nodejs_/);
