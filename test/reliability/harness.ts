@@ -84,10 +84,6 @@ export class Scenario {
   async verify(devices: readonly Device[], opts: { timeoutMs?: number; drained?: boolean } = {}) {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const drained = opts.drained ?? true;
-    // A device's own client may have sat idle through a crowd of connections and been closed to
-    // make room (documented; it got an id-null -32005 line): the check goes through a new one. A
-    // daemon that died fails here instead.
-    for (const d of devices) if (d.client.closed) d.client = await d.proc.client();
     for (const d of devices) {
       await waitFor(
         async () =>
