@@ -8,6 +8,8 @@
  * Strings are jumped over (stringEnd): in a sync.push line they are most of the text.
  */
 export function nestingExceeds(text: string, maxDepth: number): boolean {
+  // Deeper than maxDepth takes more than maxDepth brackets.
+  if (text.length <= maxDepth) return false;
   let depth = 0;
   const length = text.length;
   for (let i = 0; i < length; i++) {
@@ -24,11 +26,18 @@ export function nestingExceeds(text: string, maxDepth: number): boolean {
 
 /**
  * The index of the quote that closes the string opened at `open`, or -1 when the text ends inside
- * it. A quote closes it unless an odd number of backslashes precedes it; the search for quotes is
- * String#indexOf's, not a loop over each character. Linear: each backslash is counted once.
+ * it. A quote closes it unless an odd number of backslashes precedes it. Short strings (keys,
+ * ids) are read a character at a time; a long one (a blob's base64) is searched for quotes with
+ * String#indexOf rather than a loop over each character. Linear: each backslash is counted once.
  */
 export function stringEnd(text: string, open: number): number {
-  let quote = open;
+  const near = Math.min(text.length, open + 1 + SHORT_STRING);
+  for (let i = open + 1; i < near; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
+  }
+  let quote = near - 1;
   for (;;) {
     quote = text.indexOf('"', quote + 1);
     if (quote < 0) return -1;
@@ -37,6 +46,9 @@ export function stringEnd(text: string, open: number): number {
     if ((quote - 1 - before) % 2 === 0) return quote;
   }
 }
+
+/** Strings up to this long are read a character at a time (an indexOf call costs more). */
+const SHORT_STRING = 24;
 
 // Responses echo a request's `id` exactly (docs/protocol.md). JSON.parse turns a numeric id into a double,
 // so `18446744073709551615` or `1.0` would come back changed and a client comparing ids (a Rust
@@ -78,6 +90,8 @@ const CLOSE_ARRAY = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
+const I = 0x69;
+const D = 0x64;
 
 class Scanner {
   pos = 0;
@@ -157,8 +171,13 @@ class Scanner {
   }
 
   private isIdKey(start: number, end: number): boolean {
-    // `"id"` or an escaped spelling of it such as `"\u0069d"`; anything long cannot be "id".
-    if (end - start > 14) return false;
-    return JSON.parse(this.text.slice(start, end)) === "id";
+    // `"id"`, or an escaped spelling of it such as `"\u0069d"`; anything long cannot be "id".
+    const text = this.text;
+    const length = end - start;
+    if (length === 4) return text.charCodeAt(start + 1) === I && text.charCodeAt(start + 2) === D;
+    if (length > 14) return false;
+    for (let i = start + 1; i < end - 1; i++)
+      if (text.charCodeAt(i) === BACKSLASH) return JSON.parse(text.slice(start, end)) === "id";
+    return false;
   }
 }
