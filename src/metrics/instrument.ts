@@ -30,20 +30,36 @@ export function instrumentMethods(
     MethodName,
     (p: unknown, c: unknown) => unknown,
   ][]) {
-    wrapped[name] = async (params: unknown, ctx: unknown) => {
-      const operation = TIMED[name];
+    const operation = TIMED[name];
+    const done = (outcome: "ok" | "error", result: unknown, startedAt: number) => {
+      metrics.countRequest(name, outcome);
+      if (outcome === "ok") count(name, result, metrics);
+      if (operation) metrics.observeLatency(operation, now() - startedAt);
+    };
+    // Synchronous for a synchronous handler (daemon.ping): no promise, no extra microtask.
+    wrapped[name] = (params: unknown, ctx: unknown) => {
       const startedAt = operation ? now() : 0;
+      let result: unknown;
       try {
-        const result = await handler(params, ctx);
-        metrics.countRequest(name, "ok");
-        count(name, result, metrics);
-        return result;
+        result = handler(params, ctx);
       } catch (err) {
-        metrics.countRequest(name, "error");
+        done("error", undefined, startedAt);
         throw err;
-      } finally {
-        if (operation) metrics.observeLatency(operation, now() - startedAt);
       }
+      if (!(result instanceof Promise)) {
+        done("ok", result, startedAt);
+        return result;
+      }
+      return result.then(
+        (value: unknown) => {
+          done("ok", value, startedAt);
+          return value;
+        },
+        (err: unknown) => {
+          done("error", undefined, startedAt);
+          throw err;
+        },
+      );
     };
   }
   return wrapped as MethodTable;

@@ -15,7 +15,10 @@ export interface PromMetrics {
   readonly rpcTotal: Counter<"method" | "outcome">;
 }
 
-export function createPromMetrics(opts: { queueSize: () => number }): PromMetrics {
+/** Requests counted since the last read, by method (metrics.ts countRequest); drained into rpcTotal. */
+export type RpcCounts = Map<string, { ok: number; error: number }>;
+
+export function createPromMetrics(opts: { queueSize: () => number; rpcCounts: RpcCounts }): PromMetrics {
   const registry = new Registry();
   // The default metrics are already named process_* and nodejs_*: "caro_sync_" alone gives
   // caro_sync_process_resident_memory_bytes, not caro_sync_process_process_….
@@ -53,6 +56,13 @@ export function createPromMetrics(opts: { queueSize: () => number }): PromMetric
       help: "JSON-RPC requests handled, by method and outcome",
       labelNames: ["method", "outcome"],
       registers: [registry],
+      collect() {
+        for (const [method, counts] of opts.rpcCounts) {
+          if (counts.ok > 0) this.inc({ method, outcome: "ok" }, counts.ok);
+          if (counts.error > 0) this.inc({ method, outcome: "error" }, counts.error);
+          counts.ok = counts.error = 0;
+        }
+      },
     }),
   };
 }

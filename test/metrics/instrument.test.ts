@@ -21,9 +21,10 @@ function table(handlers: Record<string, (params: unknown) => unknown>): MethodTa
   return handlers as unknown as MethodTable;
 }
 
-type Call = (params: unknown, ctx: unknown) => Promise<unknown>;
-const call = (t: MethodTable, name: string, params: unknown = {}) =>
-  (t as unknown as Record<string, Call>)[name]!(params, {});
+type Call = (params: unknown, ctx: unknown) => unknown;
+/** As the dispatcher calls a handler: the result awaited (a synchronous one is returned as is). */
+const call = async (t: MethodTable, name: string, params: unknown = {}) =>
+  await (t as unknown as Record<string, Call>)[name]!(params, {});
 
 describe("instrumentMethods: caro_sync_latency_ms", () => {
   it("observes a 42 ms push in the 50 ms bucket, not the 1 ms one", async () => {
@@ -103,6 +104,32 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
     assert.equal(reads, 0);
     const text = await (await metrics.registry()).metrics();
     assert.equal(sample(text, 'caro_sync_rpc_total{method="daemon.ping",outcome="ok"}'), 1);
+  });
+
+  it("answers a synchronous handler synchronously, and counts every call once across reads", async () => {
+    const metrics = createMetrics({ queueSize: () => 0 });
+    const methods = instrumentMethods(
+      table({
+        "daemon.ping": () => ({ pong: true }),
+        "daemon.health": () => {
+          throw new Error("broken");
+        },
+      }),
+      metrics,
+    );
+    const ping = (methods as unknown as Record<string, Call>)["daemon.ping"]!;
+    assert.deepEqual(ping(undefined, {}), { pong: true });
+    await call(methods, "daemon.ping");
+    await assert.rejects(call(methods, "daemon.health"), /broken/);
+    const series = (method: string, outcome: string) =>
+      `caro_sync_rpc_total{method="${method}",outcome="${outcome}"}`;
+    let text = await (await metrics.registry()).metrics();
+    assert.equal(sample(text, series("daemon.ping", "ok")), 2);
+    assert.equal(sample(text, series("daemon.health", "error")), 1);
+    ping(undefined, {});
+    text = await (await metrics.registry()).metrics();
+    assert.equal(sample(text, series("daemon.ping", "ok")), 3);
+    assert.equal(sample(text, series("daemon.health", "error")), 1);
   });
 });
 
