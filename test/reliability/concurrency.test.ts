@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { command, preference, pullAll, type Device } from "../e2e/support.js";
+import { command, preference, pullAll } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const CLIENTS = 64;
@@ -22,10 +22,7 @@ reliabilityScenario(
   `accepts ${CLIENTS} clients × ${PUSHES_PER_CLIENT} overlapping pushes on two daemons and converges`,
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [a, b] = (await Promise.all(["a", "b"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)))) as [
-      Device,
-      Device,
-    ];
+    const [a, b] = await s.pair(relay.url, ["a", "b"], UNLIMITED);
     const { deviceIds } = await s.account(a, [b]);
 
     // The pool: one fixed version of each command, whoever pushes it.

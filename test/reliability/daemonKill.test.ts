@@ -85,9 +85,7 @@ reliabilityScenario(
   `keeps every acknowledged push through ${KILLS} kills -9, exactly once, on both devices`,
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [victim, witness] = (await Promise.all(
-      ["victim", "witness"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)),
-    )) as [Device, Device];
+    const [victim, witness] = await s.pair(relay.url, ["victim", "witness"], UNLIMITED);
     const { deviceIds } = await s.account(victim, [witness]);
 
     for (let k = 1; k <= KILLS; k++) {

@@ -14,6 +14,9 @@ import { emptyCounts, keepLogs, SOAK, writeFigures, type Counts, type Figures } 
 import { waitFor } from "../helpers/wait.js";
 import { Cluster, command, initAccount, waitForState, type Device } from "../e2e/support.js";
 
+/** What Cluster.device takes after the name and the relay: settings and process options. */
+type DeviceOptions = Parameters<Cluster["device"]> extends [string, string, ...infer R] ? R : never;
+
 /** A push budget far above anything a scenario sends: the rate limit is not under test here. */
 export const UNLIMITED = { pushRatePerSecond: 1_000_000, pushBurst: 1_000_000 };
 
@@ -55,6 +58,14 @@ export class Scenario {
     this.status = "skipped";
     this.note(reason);
     t.skip(reason);
+  }
+
+  /** Two daemons on `relayUrl`, started side by side. */
+  async pair(relayUrl: string, names: [string, string], ...rest: DeviceOptions): Promise<[Device, Device]> {
+    return Promise.all([
+      this.cluster.device(names[0], relayUrl, ...rest),
+      this.cluster.device(names[1], relayUrl, ...rest),
+    ]);
   }
 
   /**

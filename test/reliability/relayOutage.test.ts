@@ -27,9 +27,7 @@ reliabilityScenario(
   async (s) => {
     const dbPath = join(await s.cluster.dir("cer-"), "relay.db");
     let relay: RelayProcess = await s.cluster.relayProcess({ dbPath });
-    const [a, b] = (await Promise.all(
-      ["left", "right"].map((n) => s.cluster.device(n, relay.url, SETTINGS)),
-    )) as [Device, Device];
+    const [a, b] = await s.pair(relay.url, ["left", "right"], SETTINGS);
     const { deviceIds, authKey, accountId } = await s.account(a, [b]);
     const states = new Map<Device, NotificationMap["sync.stateChange"][]>();
     for (const d of [a, b]) {
