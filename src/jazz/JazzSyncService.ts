@@ -25,7 +25,7 @@ import { deriveIdentity } from "./account.js";
 import {
   addClockSample,
   addSyncPeer,
-  CLOCK_FROM_RELAY,
+  followRelayClock,
   setLoadTimeout,
   storageHasCoValue,
   type ClockSample,
@@ -117,7 +117,7 @@ export class JazzSyncService implements Remote {
     let ctx: JazzContextWithAccount<Account> | null = null;
     try {
       const peers: Peer[] = [];
-      // The relay's pings set the node's clock (CLOCK_FROM_RELAY). The relay pings as soon as it
+      // The relay's pings set the node's clock (followRelayClock). The relay pings as soon as it
       // accepts, before there is a node: those samples wait for it, so that the node's first
       // transaction (the device record, uploaded right after connecting) is dated by the relay.
       let node: LocalNode | null = null;
@@ -163,6 +163,7 @@ export class JazzSyncService implements Remote {
         }
       }
       node = ctx.node;
+      followRelayClock(node);
       for (const sample of early.splice(0)) addClockSample(node, sample);
       const session = new JazzSession(ctx, {
         relay: this.relay,
@@ -210,7 +211,6 @@ export class JazzSyncService implements Remote {
       AccountSchema: CaroSyncAccount,
       sessionProvider: new MockSessionProvider(),
       asActiveAccount: false,
-      ...CLOCK_FROM_RELAY,
     }) as Promise<JazzContextWithAccount<Account>>;
   }
 
@@ -224,7 +224,6 @@ export class JazzSyncService implements Remote {
       storage,
       AccountSchema: CaroSyncAccount,
       sessionProvider: new MockSessionProvider(),
-      ...CLOCK_FROM_RELAY,
     })) as JazzContextWithAccount<Account>;
     if (ctx.account.$jazz.id !== identity.accountId) {
       await ctx.logOut();

@@ -49,14 +49,23 @@ export function loadTimeout(): number {
 // --- LocalNode.clockOffset ---------------------------------------------------------------------
 
 /**
- * The options that make a node date its transactions by the relay's clock rather than this
- * machine's (`experimental_clockSyncFromServerPings`, as jazz-tools' own worker passes them). Why:
- * cojson checks a transaction's writer against the group as it was at the transaction's `madeAt`,
- * so a device whose clock runs behind the account's creation writes transactions every other
- * device rejects, for good. Every relay ping carries the relay's time; ClockOffset keeps the
- * median offset of the last 32 (up to ±24 h), and `stampNow()` adds it.
+ * Makes the node date its transactions (`madeAt`) by the relay's clock when the relay's is ahead of
+ * this machine's. Why: cojson checks a transaction's writer against the group as it was at the
+ * transaction's `madeAt`, so a device whose clock runs behind the account's creation writes
+ * transactions every other device rejects, for good. Every relay ping carries the relay's time;
+ * cojson's ClockOffset keeps the median offset of the last 32 (up to ±24 h). Only a relay ahead
+ * moves the stamps, and they never go back: a relay behind, or an offset that shrinks, would date
+ * a write before what this node wrote just earlier (its own account's creation, say), which is
+ * the same rejection. (cojson's `experimental_clockSyncFromServerPings` adds the offset either
+ * way, so it is not used.)
  */
-export const CLOCK_FROM_RELAY = { experimental_clockSyncFromServerPings: true } as const;
+export function followRelayClock(node: LocalNode): void {
+  let last = 0;
+  node.stampNow = () => {
+    last = Math.max(last, Date.now() + Math.max(0, node.clockOffset.currentOffset()));
+    return last;
+  };
+}
 
 /** One relay ping's time, as cojson-transport-ws's `onPingReceived` reports it. */
 export interface ClockSample {
@@ -64,7 +73,7 @@ export interface ClockSample {
   localReceiveTime: number;
 }
 
-/** Adds a relay ping to the node's clock offset (used once the node was made with CLOCK_FROM_RELAY). */
+/** Adds a relay ping to the node's clock offset (it moves the stamps after followRelayClock). */
 export function addClockSample(node: LocalNode, sample: ClockSample): void {
   node.clockOffset.addSample(sample);
 }

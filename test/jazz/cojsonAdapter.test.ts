@@ -11,13 +11,13 @@ import {
   accountIdForAgentSecret,
   addClockSample,
   addSyncPeer,
-  CLOCK_FROM_RELAY,
   appendFeedItems,
   askPeerAgain,
   contentOf,
   editsByKey,
   editsOf,
   feedSessionLogs,
+  followRelayClock,
   heldByPeer,
   heldLocally,
   isAvailable,
@@ -60,15 +60,12 @@ async function relayPeer(url: string, id: string) {
 
 describe("cojsonAdapter: LocalNode.clockOffset", () => {
   const AHEAD = 600_000;
-  const sample = () => ({ serverTime: Date.now() + AHEAD, localReceiveTime: Date.now() });
+  const sample = (offset: number) => ({ serverTime: Date.now() + offset, localReceiveTime: Date.now() });
 
-  it("CLOCK_FROM_RELAY and addClockSample: the node dates its transactions by the relay's clock", async () => {
-    const { node } = await LocalNode.withNewlyCreatedAccount({
-      creationProps: { name: "adapter-test" },
-      crypto: jazzCrypto,
-      ...CLOCK_FROM_RELAY,
-    });
-    addClockSample(node, sample());
+  it("followRelayClock and addClockSample: a relay ahead dates the node's transactions", async () => {
+    const { node } = await newNode();
+    followRelayClock(node);
+    addClockSample(node, sample(AHEAD));
     const stamped = transactionTime(node) - Date.now();
     assert.ok(Math.abs(stamped - AHEAD) < 5_000, `stamped ${stamped} ms ahead, the relay ${AHEAD}`);
     // The transaction itself carries it.
@@ -78,10 +75,17 @@ describe("cojsonAdapter: LocalNode.clockOffset", () => {
     assert.ok(Math.abs(madeAt - AHEAD) < 5_000, `madeAt ${madeAt} ms ahead`);
   });
 
-  it("without CLOCK_FROM_RELAY a relay sample changes nothing (the flag is what turns it on)", async () => {
+  it("followRelayClock: a relay behind changes nothing, and the stamps never go back", async () => {
     const { node } = await newNode();
-    addClockSample(node, sample());
-    assert.ok(Math.abs(transactionTime(node) - Date.now()) < 5_000);
+    followRelayClock(node);
+    addClockSample(node, sample(-AHEAD));
+    assert.ok(Math.abs(transactionTime(node) - Date.now()) < 5_000, "not dated by a relay behind");
+    let previous = transactionTime(node);
+    for (let i = 0; i < 1_000; i++) {
+      const now = transactionTime(node);
+      assert.ok(now >= previous, `${now} after ${previous}`);
+      previous = now;
+    }
   });
 });
 

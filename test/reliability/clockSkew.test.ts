@@ -7,7 +7,7 @@
 // days (and another's forward by two), and it receives every entry that arrives after those jumps.
 //
 // The last scenario: a device whose clock reads earlier than the moment another device created the
-// account. Its Jazz transactions are dated by the relay's clock (cojsonAdapter CLOCK_FROM_RELAY);
+// account. Its Jazz transactions are dated by the relay's clock (cojsonAdapter followRelayClock);
 // dated by its own, the relay would confirm them and no other device would ever accept them.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -153,7 +153,7 @@ describe("reliability: a clock behind the account's creation", () => {
   // cojson checks a transaction's writer against the group as it was at the transaction's madeAt:
   // dated by this machine's clock, a minute before the account existed, these writes (and every
   // later one of that session) would never reach another device. The node dates them by the
-  // relay's clock instead (cojsonAdapter CLOCK_FROM_RELAY).
+  // relay's clock instead (cojsonAdapter followRelayClock).
   it("delivers the writes of a device whose clock is a minute behind the account's creation", async () => {
     const relay = await cluster.relay();
     const onTime = await cluster.device("on-time", relay.url);
