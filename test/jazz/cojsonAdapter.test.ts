@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { LocalNode, type RawCoMap, type RawCoStream } from "cojson";
+import { LocalNode, type AgentSecret, type RawAccountID, type RawCoMap, type RawCoStream } from "cojson";
 import { createWebSocketPeer } from "cojson-transport-ws";
 import { WebSocket } from "ws";
 import {
@@ -49,6 +49,26 @@ const UNKNOWN_ID = "co_zNoSuchCoValue1111111111111";
 
 async function newNode() {
   return LocalNode.withNewlyCreatedAccount({ creationProps: { name: "adapter-test" }, crypto: jazzCrypto });
+}
+
+/** Another node of the account on a relay connection of its own; both kept in `track` for cleanup. */
+async function readerOf(
+  url: string,
+  account: { accountID: RawAccountID; accountSecret: AgentSecret },
+  track: { sockets: WebSocket[]; nodes: LocalNode[] },
+) {
+  const { accountID, accountSecret } = account;
+  const r = await relayPeer(url, "relay");
+  track.sockets.push(r.websocket);
+  const reader = await LocalNode.withLoadedAccount({
+    accountID,
+    accountSecret,
+    sessionID: undefined,
+    peers: [r.peer],
+    crypto: jazzCrypto,
+  });
+  track.nodes.push(reader);
+  return reader;
 }
 
 async function relayPeer(url: string, id: string) {
@@ -273,16 +293,7 @@ describe("cojsonAdapter: syncManager and loadCoValueCore, against a relay", () =
     const map = writer.createGroup().createMap<RawCoMap>({ a: 1 });
     await waitFor(() => isUploadComplete(writer), { what: "the writer's upload" });
 
-    const r = await relayPeer(relay.url, "relay");
-    sockets.push(r.websocket);
-    const reader = await LocalNode.withLoadedAccount({
-      accountID,
-      accountSecret,
-      sessionID: undefined,
-      peers: [r.peer],
-      crypto: jazzCrypto,
-    });
-    nodes.push(reader);
+    const reader = await readerOf(relay.url, { accountID, accountSecret }, { sockets, nodes });
     assert.equal(isAvailable(reader, map.id), false);
     assert.equal(await loadCoValue(reader, map.id), true);
     assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
@@ -355,16 +366,7 @@ describe("cojsonAdapter: known states, against a relay that comes back empty", (
     await listen();
     await connected(node);
     await waitFor(() => relayHolds(node, map.id), { what: "the relay to hold the map again" });
-    const r = await relayPeer(url(), "relay");
-    sockets.push(r.websocket);
-    const reader = await LocalNode.withLoadedAccount({
-      accountID,
-      accountSecret,
-      sessionID: undefined,
-      peers: [r.peer],
-      crypto: jazzCrypto,
-    });
-    nodes.push(reader);
+    const reader = await readerOf(url(), { accountID, accountSecret }, { sockets, nodes });
     assert.equal(await loadCoValue(reader, map.id), true, "another node loads it from the restarted relay");
     assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
   });
