@@ -22,8 +22,8 @@ import { createMetrics } from "./metrics/metrics.js";
 import { systemClock, type Clock } from "./sync/clock.js";
 import { CredentialsError } from "./sync/credentials.js";
 import { SyncManager } from "./sync/SyncManager.js";
-import { JazzSyncService } from "./jazz/JazzSyncService.js";
-import { WebSocket } from "ws";
+import { cryptoModeFromEnv } from "./jazz/cryptoMode.js";
+import { LazyJazzRemote } from "./jazz/lazyRemote.js";
 import { DAEMON_VERSION } from "./version.js";
 import { startIdleCollector } from "./runtime/idleCollector.js";
 
@@ -66,6 +66,8 @@ export async function runDaemon(opts: { overrides: ConfigOverrides; background: 
   let warnings: string[];
   try {
     ({ config, warnings } = loadConfig(opts.overrides));
+    // Checked here although Jazz loads later (or never): a bad value must stop the start (78).
+    cryptoModeFromEnv();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`caro-sync: configuration error: ${err.message}\n`);
@@ -172,11 +174,10 @@ export async function startDaemon(deps: {
 
   // A live daemon on our socket is the usual reason its cache is locked: say that one first.
   if (!usesNamedPipe()) await clearStaleSocket(config.socketPath, 1_000);
-  const remote = new JazzSyncService({
+  const remote = new LazyJazzRemote({
     relayUrl: config.relay,
     storagePath: config.jazzStoragePath,
     logger: logger.child({ part: "jazz" }),
-    WebSocket,
     clock,
   });
   const manager = await SyncManager.open({
@@ -235,11 +236,15 @@ export async function startDaemon(deps: {
   try {
     if (config.metricsPort > 0) {
       metricsServer = await startMetricsServer({
-        registry: metrics.registry,
+        registry: await metrics.registry(),
         port: config.metricsPort,
         logger: logger.child({ part: "metrics" }),
       });
     }
+    // Jazz loads once the socket answers, and only for an identity to open (sync.init loads it
+    // otherwise). A Jazz that cannot load (CARO_SYNC_JAZZ_CRYPTO=native without the native build)
+    // fails the start here.
+    if (manager.state !== "UNINITIALIZED") await remote.load();
     await manager.start();
   } catch (err) {
     await metricsServer?.close();

@@ -52,6 +52,15 @@ export class SqliteQueueStore implements QueueStore {
     this.write(() => this.stmts.enqueue.run(key.type, key.id, cursor, now));
   }
 
+  enqueueMany(items: readonly (EntryKey & { cursor: number })[], now: number): void {
+    if (items.length === 0) return;
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const item of items) this.stmts.enqueue.run(item.type, item.id, item.cursor, now);
+      })(),
+    );
+  }
+
   next(limit: number, afterSeq: number): QueueItem[] {
     return this.stmts.next.all(afterSeq, limit).map(toItem);
   }

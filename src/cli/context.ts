@@ -1,7 +1,7 @@
 // What every command gets: the global options resolved (socket path, output mode) and a way to
 // reach the daemon.
-import { ConfigError, loadConfig } from "../config/load.js";
 import { SyncClient } from "../client/SyncClient.js";
+import { hasSettingsToCheck, nonEmpty, socketPathOf } from "../config/paths.js";
 import { Output } from "./output.js";
 
 /** Options of the program itself, valid before or after the subcommand. */
@@ -14,7 +14,7 @@ export interface GlobalOptions {
 
 export class CliContext {
   readonly out: Output;
-  private resolvedSocket: string | undefined;
+  private resolvedSocket: Promise<string> | undefined;
 
   constructor(
     readonly globals: GlobalOptions,
@@ -27,8 +27,11 @@ export class CliContext {
     return this.globals.json === true;
   }
 
-  /** --socket, else CARO_SYNC_SOCKET, else the configured default (~/.config/cmdai/sync.sock). */
-  get socketPath(): string {
+  /**
+   * --socket, else CARO_SYNC_SOCKET, else the default (~/.config/cmdai/sync.sock). A configuration
+   * the daemon would refuse is a ConfigError here too (exit 78), unless the socket is given.
+   */
+  socketPath(): Promise<string> {
     this.resolvedSocket ??= this.resolveSocketPath();
     return this.resolvedSocket;
   }
@@ -42,9 +45,9 @@ export class CliContext {
    * Connects to the daemon. `autoStart` (for commands that need the daemon to do work) starts it
    * when nothing answers, unless the user passed --no-auto-start.
    */
-  connect(opts: { autoStart?: boolean } = {}): Promise<SyncClient> {
+  async connect(opts: { autoStart?: boolean } = {}): Promise<SyncClient> {
     const autoStart = opts.autoStart === true && this.globals.autoStart !== false;
-    return SyncClient.connect({ socketPath: this.socketPath, autoStart });
+    return SyncClient.connect({ socketPath: await this.socketPath(), autoStart });
   }
 
   /** Runs `fn` with a connected client and closes it afterwards, whatever happens. */
@@ -60,19 +63,20 @@ export class CliContext {
     }
   }
 
-  private resolveSocketPath(): string {
-    const explicit = this.socketOverride ?? nonEmpty(this.env.CARO_SYNC_SOCKET);
+  private async resolveSocketPath(): Promise<string> {
+    const overrides = { socketPath: this.socketOverride };
+    // No config file and no setting in the environment: nothing can be invalid, and the checker
+    // (it loads the schema library, most of a short command's start-up) is not needed.
+    if (!hasSettingsToCheck({}, this.env)) return socketPathOf(overrides, this.env);
+    const { ConfigError, loadConfig } = await import("../config/load.js");
     try {
-      return loadConfig({ socketPath: this.socketOverride }, this.env).config.socketPath;
+      return loadConfig(overrides, this.env).config.socketPath;
     } catch (err) {
       // A broken config file must not keep a client from reaching a daemon it can name.
+      const explicit = this.socketOverride ?? nonEmpty(this.env.CARO_SYNC_SOCKET);
       if (!(err instanceof ConfigError) || explicit === undefined) throw err;
       this.out.warn(`${err.message} (the daemon will not start with this configuration)`);
       return explicit;
     }
   }
-}
-
-export function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }

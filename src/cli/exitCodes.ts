@@ -1,8 +1,8 @@
 // The exit codes of `caro-sync`, one table used by every command (documented in docs/cli.md).
 // Scripts may rely on them: they are part of the scripting contract (docs/cli.md).
-import { ConfigError, EX_CONFIG } from "../config/load.js";
+import { ConfigError, EX_CONFIG } from "../config/errors.js";
 import { ConnectionError, RpcError, TimeoutError } from "../client/errors.js";
-import { ErrorCode } from "../protocol.js";
+import { ErrorCode } from "../protocol/errors.js";
 
 export const EXIT = {
   ok: 0,

@@ -1,9 +1,14 @@
 // Terminal presentation for humans: colour, tables and progress bars. Colour only on a terminal and
 // never when NO_COLOR is set (no-color.org); progress goes to stderr, only on a terminal and never
 // with --json, so stdout stays clean for pipes.
-import { SingleBar } from "cli-progress";
-import Table from "cli-table3";
+import { createRequire } from "node:module";
+import type { SingleBar } from "cli-progress";
+import type TableType from "cli-table3";
 import pc from "picocolors";
+
+// The table and progress packages are required on first use: most runs draw neither, and every
+// command pays for what this module loads (the error path uses its colours).
+const require = createRequire(import.meta.url);
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
@@ -19,6 +24,7 @@ export const errColors: Colors = pc.createColors(colorEnabled(process.stderr));
 
 /** A borderless table: a bold header row, columns two spaces apart; lines without trailing space. */
 export function table(headers: string[], rows: string[][]): string[] {
+  const Table = require("cli-table3") as typeof TableType;
   const t = new Table({
     head: headers.map((h) => colors.bold(h)),
     chars: {
@@ -63,7 +69,8 @@ const noProgress: Progress = { update: () => {}, stop: () => {} };
 export function progress(label: string, opts: { json: boolean; total?: number }): Progress {
   if (opts.json || process.stderr.isTTY !== true) return noProgress;
   const known = (opts.total ?? 0) > 0;
-  const bar = new SingleBar({
+  const { SingleBar: Bar } = require("cli-progress") as { SingleBar: typeof SingleBar };
+  const bar = new Bar({
     stream: process.stderr,
     format: known
       ? `${label} ${errColors.cyan("{bar}")} {percentage}% | {value}/{total}`

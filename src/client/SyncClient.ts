@@ -1,21 +1,23 @@
 // The TypeScript client of the caro-sync daemon: newline-delimited JSON-RPC 2.0 over its socket,
 // typed by protocol.ts. One connection, many concurrent calls matched by id (the daemon may
 // answer in any order), notifications to listeners, a timeout per call (docs/protocol.md,
-// "Limits and timeouts").
+// "Limits and timeouts"). A connection the daemon closed because it sat idle (its idle timeout,
+// or room needed for a new one) is opened again by the next call: nothing was lost with it.
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { TextDecoder } from "node:util";
-import {
-  ErrorCode,
-  MAX_LINE_BYTES,
-  TIMEOUTS,
-  type ErrorData,
-  type JsonRpcErrorObject,
-  type MethodName,
-  type NotificationMap,
-  type ParamsOf,
-  type ResultOf,
+// Values from protocol/constants.js and protocol/errors.js only: the rest of protocol/ is zod schemas,
+// which a client has no use for (and which cost a CLI process most of its start-up).
+import type {
+  ErrorData,
+  JsonRpcErrorObject,
+  MethodName,
+  NotificationMap,
+  ParamsOf,
+  ResultOf,
 } from "../protocol.js";
+import { MAX_LINE_BYTES, TIMEOUTS } from "../protocol/constants.js";
+import { ERROR_REASON_VARIANTS, ErrorCode } from "../protocol/errors.js";
 import { ConnectionError, RpcError, TimeoutError } from "./errors.js";
 import { defaultDaemonCommand, spawnDaemon, waitForReady, type DaemonCommand } from "./launch.js";
 import { LineReader, MAX_RESPONSE_BYTES } from "./lineReader.js";
@@ -57,8 +59,14 @@ export function defaultTimeoutMs(method: string, params: unknown): number {
 
 export class SyncClient extends SyncMethods {
   readonly socketPath: string;
-  private readonly socket: Socket;
-  private readonly reader: LineReader;
+  private socket!: Socket;
+  private reader!: LineReader;
+  private readonly maxResponseBytes: number;
+  /** The daemon said it closes this idle connection (an id-null -32005 idle notice). */
+  private closingIdle = false;
+  /** Closed by the daemon as idle: the next call connects again. */
+  private idleClosed = false;
+  private reopening: Promise<void> | null = null;
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -70,23 +78,51 @@ export class SyncClient extends SyncMethods {
   /** Wraps a connected socket; prefer `SyncClient.connect`. */
   constructor(socket: Socket, socketPath: string, maxResponseBytes = MAX_RESPONSE_BYTES) {
     super();
-    this.socket = socket;
     this.socketPath = socketPath;
-    this.reader = new LineReader(maxResponseBytes);
+    this.maxResponseBytes = maxResponseBytes;
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    this.reader = new LineReader(this.maxResponseBytes);
+    this.lastSocketError = null;
+    this.closingIdle = false;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => (this.lastSocketError = err));
     socket.on("close", () => {
+      if (socket !== this.socket) return;
       const cause = this.lastSocketError;
       const why = cause ? `: ${cause.code ?? cause.message}` : "";
-      this.fail(
-        new ConnectionError(`the connection to the daemon at ${socketPath} was closed${why}`, {
-          socketPath,
+      const lost = new ConnectionError(
+        `the connection to the daemon at ${this.socketPath} was closed${why}`,
+        {
+          socketPath: this.socketPath,
           errno: cause?.code,
           cause: cause ?? undefined,
           hint: "the daemon may have stopped; check `caro-sync status`",
-        }),
+        },
       );
+      if (!this.closingIdle || this.closedWith) return this.fail(lost);
+      // Closed as idle: a call sent as it closed rejects (it may not have run); the client stays usable.
+      this.idleClosed = true;
+      this.rejectPending(lost);
     });
+  }
+
+  /** Opens a new connection after the daemon closed the last one as idle (one attempt per caller). */
+  private reopen(): Promise<void> {
+    this.reopening ??= connectSocket(this.socketPath, TIMEOUTS.connect)
+      .then((socket) => {
+        if (this.closedWith) {
+          socket.destroy();
+          throw this.closedWith;
+        }
+        this.idleClosed = false;
+        this.attach(socket);
+      })
+      .finally(() => (this.reopening = null));
+    return this.reopening;
   }
 
   /** Connects to the daemon, starting it first when `autoStart` is set and nothing answers. */
@@ -154,6 +190,7 @@ export class SyncClient extends SyncMethods {
   /** Sends a request and resolves with its result; see the class comment for the failure types. */
   call<M extends MethodName>(method: M, params: ParamsOf<M>, opts: CallOptions = {}): Promise<ResultOf<M>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.idleClosed) return this.reopen().then(() => this.call(method, params, opts));
     const id = this.nextId++;
     const line = JSON.stringify({ jsonrpc: "2.0", id, method, params });
     // The daemon cannot tell which request an oversized line was, so refuse it here with the
@@ -181,6 +218,12 @@ export class SyncClient extends SyncMethods {
   /** Sends a notification (no id): the daemon runs it and answers nothing. */
   notify<M extends MethodName>(method: M, params: ParamsOf<M>): void {
     if (this.closedWith) throw this.closedWith;
+    // A notification has no answer to carry a failure: one that cannot reconnect is dropped.
+    if (this.idleClosed)
+      return void this.reopen().then(
+        () => this.notify(method, params),
+        () => undefined,
+      );
     this.socket.write(JSON.stringify({ jsonrpc: "2.0", method, params }) + "\n");
   }
 
@@ -193,7 +236,10 @@ export class SyncClient extends SyncMethods {
     return () => set.delete(l);
   }
 
-  /** Called once when the connection ends, whoever ended it. Returns the unsubscribe function. */
+  /**
+   * Called once when the client ends for good, whoever ended it (not when the daemon closes an idle
+   * connection: the next call reopens it). Returns the unsubscribe function.
+   */
   onClose(listener: (err: ConnectionError) => void): () => void {
     if (this.closedWith) {
       const err = this.closedWith;
@@ -206,6 +252,11 @@ export class SyncClient extends SyncMethods {
 
   get closed(): boolean {
     return this.closedWith !== null;
+  }
+
+  /** A connection is open now (false after close, and while an idle one waits for the next call). */
+  get connected(): boolean {
+    return this.closedWith === null && !this.idleClosed;
   }
 
   /** Closes the connection; calls still pending reject with ConnectionError. */
@@ -255,6 +306,7 @@ export class SyncClient extends SyncMethods {
       return; // the daemon sends no requests to clients
     }
     const error = m.error as JsonRpcErrorObject | undefined;
+    if (m.id === null && error && isIdleNotice(error)) this.closingIdle = true;
     let id = m.id;
     // A daemon that could not read a request answers with id null; with one call in flight it is ours.
     if (id === null && error && this.pending.size === 1) id = this.pending.keys().next().value;
@@ -294,15 +346,32 @@ export class SyncClient extends SyncMethods {
     if (this.closedWith) return;
     this.closedWith = err;
     this.socket.destroy();
+    this.rejectPending(err);
+    for (const listener of [...this.closeListeners]) listener(err);
+    this.closeListeners.clear();
+  }
+
+  private rejectPending(err: ConnectionError): void {
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) {
       clearTimeout(call.timer);
       call.reject(err);
     }
-    for (const listener of [...this.closeListeners]) listener(err);
-    this.closeListeners.clear();
   }
+}
+
+/**
+ * The line the daemon sends before it closes an idle connection: its idle timeout, or room made
+ * for a new connection (a refusal of a new one carries `retryAfterMs` instead, docs/protocol.md).
+ */
+function isIdleNotice(error: JsonRpcErrorObject): boolean {
+  const data = error.data as { reason?: unknown; retryAfterMs?: unknown } | undefined;
+  if (error.code !== ErrorCode.RateLimited || !data) return false;
+  return (
+    data.reason === ERROR_REASON_VARIANTS.IdleTimeout.reason ||
+    (data.reason === ERROR_REASON_VARIANTS.TooManyConnections.reason && data.retryAfterMs === undefined)
+  );
 }
 
 function normalizeError(error: JsonRpcErrorObject): { code: number; message: string; data?: ErrorData } {

@@ -1,12 +1,7 @@
 // One typed convenience method per method of the protocol, over the generic `call`. Methods with
 // params take the method's params object as it is on the wire; methods without take only options.
-import {
-  PROTOCOL_VERSION,
-  type EventName,
-  type MethodName,
-  type ParamsOf,
-  type ResultOf,
-} from "../protocol.js";
+import type { EventName, MethodName, ParamsOf, ResultOf } from "../protocol.js";
+import { PROTOCOL_VERSION } from "../protocol/constants.js";
 import { DAEMON_VERSION } from "../version.js";
 
 export interface CallOptions {

@@ -1,6 +1,8 @@
 // Pushing any number of entries: split into requests under the daemon's 1 MiB message limit,
 // wait out local rate limiting (-32005, data.retryAfterMs), merge the results into one.
-import { ErrorCode, MAX_LINE_BYTES, type PushResult } from "../protocol.js";
+import type { PushResult } from "../protocol.js";
+import { MAX_LINE_BYTES } from "../protocol/constants.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { RpcError } from "./errors.js";
 import type { SyncMethods } from "./methods.js";
 

@@ -1,13 +1,15 @@
 // Loads the configuration: defaults < config file < environment (CARO_SYNC_*) < flags (README "Configuration").
 // The result is frozen. A bad file or value is a ConfigError (the daemon exits 78, EX_CONFIG).
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { LOG_LEVELS } from "../log/logger.js";
+import { LOG_LEVELS } from "../log/levels.js";
+import { ConfigError } from "./errors.js";
+import { ENV_SETTINGS, configFilePath, defaultPaths, nonEmpty, socketPathOf } from "./paths.js";
 import { DEFAULTS, METRICS_PORT_EXPECTED, fileConfigSchema, type Config, type FileConfig } from "./schema.js";
 
-export const EX_CONFIG = 78;
+export { ConfigError, EX_CONFIG } from "./errors.js";
+export { defaultPaths } from "./paths.js";
 
 /** Settings that can come from command-line flags (they win over everything else). */
 export interface ConfigOverrides {
@@ -20,17 +22,6 @@ export interface ConfigOverrides {
   metricsPort?: string | number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly key: string | null,
-    readonly expected: string,
-  ) {
-    super(`${source}${key ? `: "${key}"` : ""}: ${expected}`);
-    this.name = "ConfigError";
-  }
-}
-
 export interface LoadedConfig {
   config: Readonly<Config>;
   /** Non-fatal findings (unknown keys), to be logged once the logger exists. */
@@ -39,22 +30,19 @@ export interface LoadedConfig {
 
 type Env = Record<string, string | undefined>;
 
-export function defaultPaths(env: Env = process.env): { configDir: string; cacheDir: string } {
-  const home = env.HOME || homedir();
-  return { configDir: join(home, ".config", "cmdai"), cacheDir: join(home, ".cache", "cmdai") };
-}
-
 export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): LoadedConfig {
   const { configDir, cacheDir } = defaultPaths(env);
-  const configFile = overrides.configFile ?? join(configDir, "sync-daemon.json");
+  const configFile = configFilePath(overrides, env);
   const warnings: string[] = [];
   const file = readConfigFile(configFile, warnings);
 
   // Environment and flags go through the same schema as the file, so a bad value names its source.
-  const fromEnv = {
-    ...validateLayer("environment", "CARO_SYNC_RELAY", { relay: env.CARO_SYNC_RELAY }),
-    ...validateLayer("environment", "CARO_SYNC_LOG_LEVEL", { logLevel: env.CARO_SYNC_LOG_LEVEL }),
-  };
+  const fromEnv = Object.assign(
+    {},
+    ...Object.entries(ENV_SETTINGS).map(([name, key]) =>
+      validateLayer("environment", name, { [key]: env[name] }),
+    ),
+  ) as Pick<FileConfig, "relay" | "logLevel">;
   const fromFlags = {
     ...validateLayer("command line", "--relay", { relay: overrides.relay }),
     ...validateLayer("command line", "--log-level", { logLevel: overrides.logLevel }),
@@ -68,19 +56,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     configDir,
     configFile,
     credentialsPath: join(configDir, "sync-credentials.json"),
-    socketPath:
-      overrides.socketPath ??
-      nonEmpty(env.CARO_SYNC_SOCKET) ??
-      (process.platform === "win32" ? "\\\\.\\pipe\\caro-sync" : join(configDir, "sync.sock")),
+    socketPath: socketPathOf(overrides, env),
     cachePath,
     jazzStoragePath: `${cachePath.replace(/\.db$/, "")}.jazz.db`,
     logFile: join(cacheDir, "sync-daemon.log"),
   };
   return { config: Object.freeze(config), warnings };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }
 
 function readConfigFile(path: string, warnings: string[]): FileConfig {

@@ -1,6 +1,6 @@
 // The daemon's configuration: every setting, its type and its default (README "Configuration", seed).
 import { z } from "zod";
-import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { LOG_LEVELS, type LogLevel } from "../log/levels.js";
 
 export const METRICS_PORT_EXPECTED = "expected an integer port from 0 to 65535 (0 = off)";
 /** Bounds of the background log's rotation: a file of at least 1 KiB, 2 to 100 files kept. */

@@ -277,26 +277,38 @@ export class IpcConnection implements Connection {
   }
 
   private dispatch(text: string): void {
+    const answer = this.opts.dispatcher.handle(text, this);
+    if (!(answer instanceof Promise)) {
+      // Answered at once (daemon.ping): nothing was in flight, and takeLines goes on by itself.
+      if (answer !== null) this.write(answer);
+      return;
+    }
     this.inFlight++;
     this.opts.onRequestStart();
-    let pending: Promise<string | null>;
+    answer.then(
+      (response) => this.settle(response),
+      (err: unknown) => {
+        this.opts.logger.error({ err, connection: this.id }, "dispatch rejected");
+        this.settle(null);
+      },
+    );
+  }
+
+  /** A request is answered: write its response, then take more lines. Never throws. */
+  private settle(response: string | null): void {
     try {
-      pending = this.opts.dispatcher.handle(text, this);
+      if (response !== null) this.write(response);
     } catch (err) {
-      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      this.opts.logger.error({ err, connection: this.id }, "writing a response failed");
     }
-    pending
-      .then((response) => {
-        if (response !== null) this.write(response);
-      })
-      .catch((err: unknown) => this.opts.logger.error({ err, connection: this.id }, "dispatch rejected"))
-      .finally(() => {
-        this.inFlight--;
-        this.activityAt = this.opts.clock.now();
-        this.opts.onRequestSettled();
-        this.pump();
-      })
-      .catch((err: unknown) => this.opts.logger.error({ err, connection: this.id }, "pump failed"));
+    try {
+      this.inFlight--;
+      this.activityAt = this.opts.clock.now();
+      this.opts.onRequestSettled();
+      this.pump();
+    } catch (err) {
+      this.opts.logger.error({ err, connection: this.id }, "pump failed");
+    }
   }
 
   private write(line: string): void {

@@ -20,11 +20,16 @@ const MAX_ISSUES = 20;
 
 export interface Dispatcher {
   /**
-   * Handles one line (a message or a batch). Resolves with the response line without its `\n`, or
-   * null when nothing is to be sent (a notification, a batch of notifications). Never rejects.
+   * Handles one line (a message or a batch): the response line without its `\n`, or null when
+   * nothing is to be sent (a notification, a batch of notifications). Answered at once when every
+   * handler involved answers synchronously (daemon.ping: no promise, no microtask), else a promise
+   * of it. Never throws, never rejects.
    */
-  handle(line: string, connection: Connection): Promise<string | null>;
+  handle(line: string, connection: Connection): Answer;
 }
+
+/** A response line, null for none, or the promise of one. */
+export type Answer = string | null | Promise<string | null>;
 
 export interface DispatcherOptions {
   /** Handlers by method; a method without one is -32601 (tests pass a partial table). */
@@ -48,7 +53,7 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
     recoveredMsg: "handlers work again",
     level: "error",
   });
-  async function handle(line: string, connection: Connection): Promise<string | null> {
+  function handle(line: string, connection: Connection): Answer {
     if (nestingExceeds(line, MAX_JSON_DEPTH)) {
       const message = `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
       return encodeError(null, new SyncError(ErrorCode.ParseError, message, { maxDepth: MAX_JSON_DEPTH }));
@@ -61,27 +66,47 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
       return encodeError(null, new SyncError(ErrorCode.ParseError));
     }
     try {
-      if (!Array.isArray(parsed)) {
-        const rawId = isMessage(parsed) && typeof parsed.id === "number" ? scanRawIds(line)[0] : undefined;
-        return await handleMessage(parsed, rawId, connection);
-      }
-      if (parsed.length === 0) return encodeError(null, invalidRequest("Invalid Request: empty batch"));
-      if (parsed.length > MAX_BATCH_SIZE) {
-        const message = `Invalid Request: batch of ${parsed.length} messages exceeds the limit of ${MAX_BATCH_SIZE}`;
-        return encodeError(null, invalidRequest(message, { limit: MAX_BATCH_SIZE }));
-      }
-      const rawIds = parsed.some((m) => isMessage(m) && typeof m.id === "number") ? scanRawIds(line) : [];
-      const responses = await Promise.all(parsed.map((m, i) => handleMessage(m, rawIds[i], connection)));
-      const lines = responses.filter((r): r is string => r !== null);
-      return lines.length === 0 ? null : `[${lines.join(",")}]`;
+      if (Array.isArray(parsed))
+        return handleBatch(parsed, line, connection).catch(dispatchFailed(connection));
+      const rawId = isMessage(parsed) && typeof parsed.id === "number" ? scanRawIds(line)[0] : undefined;
+      const answer = handleMessage(parsed, rawId, connection);
+      return isThenable(answer) ? answer.catch(dispatchFailed(connection)) : answer;
     } catch (err) {
-      logger.error({ err, connection: connection.id }, "dispatch failed");
-      return encodeError(null, new SyncError(ErrorCode.InternalError));
+      return dispatchFailed(connection)(err);
     }
   }
 
-  /** One message of a line or batch. Resolves with its response, or null for a notification. */
-  async function handleMessage(msg: unknown, rawId: string | undefined, connection: Connection) {
+  async function handleBatch(batch: unknown[], line: string, connection: Connection): Promise<string | null> {
+    if (batch.length === 0) return encodeError(null, invalidRequest("Invalid Request: empty batch"));
+    if (batch.length > MAX_BATCH_SIZE) {
+      const message = `Invalid Request: batch of ${batch.length} messages exceeds the limit of ${MAX_BATCH_SIZE}`;
+      return encodeError(null, invalidRequest(message, { limit: MAX_BATCH_SIZE }));
+    }
+    const rawIds = batch.some((m) => isMessage(m) && typeof m.id === "number") ? scanRawIds(line) : [];
+    const responses = await Promise.all(
+      batch.map((m, i) => Promise.resolve(handleMessage(m, rawIds[i], connection))),
+    );
+    const lines = responses.filter((r): r is string => r !== null);
+    return lines.length === 0 ? null : `[${lines.join(",")}]`;
+  }
+
+  /** A defect in dispatch itself (handlers' errors are answered in handleMessage): -32603, logged. */
+  function dispatchFailed(connection: Connection): (err: unknown) => string {
+    return (err) => {
+      logger.error({ err, connection: connection.id }, "dispatch failed");
+      return encodeError(null, new SyncError(ErrorCode.InternalError));
+    };
+  }
+
+  /**
+   * One message of a line or batch: its response, or null for a notification. Synchronous when its
+   * handler is (daemon.ping): a promise only for a handler that returns one.
+   */
+  function handleMessage(
+    msg: unknown,
+    rawId: string | undefined,
+    connection: Connection,
+  ): string | null | Promise<string | null> {
     if (!isMessage(msg)) return encodeError(null, invalidRequest("Invalid Request: expected an object"));
     const hasId = Object.hasOwn(msg, "id");
     const id = msg.id;
@@ -93,30 +118,47 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
     if (envelopeProblem) return encodeResponse(idText, "error", errorJson(invalidRequest(envelopeProblem)));
 
     const method = msg.method as string;
-    const started = performance.now();
-    let outcome: { member: "result" | "error"; json: string; code?: number };
-    try {
-      // JSON.stringify gives undefined for a function or symbol result: send null, never "undefined".
-      const json = JSON.stringify((await call(method, msg.params, connection)) ?? null) ?? "null";
-      outcome = { member: "result", json };
-    } catch (err) {
+    // The debug line's fields (and the clock reads) cost even when the line is not written.
+    const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
+    const respond = (member: "result" | "error", json: string, code?: number): string | null => {
+      if (started !== undefined)
+        logger.debug(
+          {
+            method: clip(method),
+            id: typeof id === "string" ? clip(id) : id,
+            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+            ...(code === undefined ? {} : { code }),
+          },
+          hasId ? "request" : "notification",
+        );
+      // Notifications never produce output, not even errors (JSON-RPC 2.0 §4.1).
+      return hasId ? encodeResponse(idText, member, json) : null;
+    };
+    const failed = (err: unknown): string | null => {
       const wire = toWireError(err, { method, connection: connection.id });
-      outcome = { member: "error", json: errorJson(wire), code: wire.code };
+      return respond("error", errorJson(wire), wire.code);
+    };
+    const succeeded = (value: unknown): string | null => {
+      let json: string;
+      try {
+        // JSON.stringify gives undefined for a function or symbol result: send null, never "undefined".
+        json = JSON.stringify(value ?? null) ?? "null";
+      } catch (err) {
+        return failed(err);
+      }
+      return respond("result", json);
+    };
+    let result: unknown;
+    try {
+      result = call(method, msg.params, connection);
+    } catch (err) {
+      return failed(err);
     }
-    logger.debug(
-      {
-        method: clip(method),
-        id: typeof id === "string" ? clip(id) : id,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        ...(outcome.code === undefined ? {} : { code: outcome.code }),
-      },
-      hasId ? "request" : "notification",
-    );
-    // Notifications never produce output, not even errors (JSON-RPC 2.0 §4.1).
-    return hasId ? encodeResponse(idText, outcome.member, outcome.json) : null;
+    return isThenable(result) ? Promise.resolve(result).then(succeeded, failed) : succeeded(result);
   }
 
-  async function call(method: string, params: unknown, connection: Connection): Promise<unknown> {
+  /** Looks the method up, gates and validates it, and runs its handler (which may return a promise). */
+  function call(method: string, params: unknown, connection: Connection): unknown {
     if (!Object.hasOwn(paramsSchemas, method) || !Object.hasOwn(methods, method)) {
       throw new SyncError(ErrorCode.MethodNotFound, `Method not found: ${clip(method)}`, {
         method: clip(method),
@@ -127,7 +169,7 @@ export function createDispatcher({ methods, gate, logger }: DispatcherOptions): 
     const checked = paramsSchemas[name].safeParse(params);
     if (!checked.success) throw invalidParams(checked.error.issues);
     const handler = methods[name] as unknown as AnyHandler;
-    return await handler(checked.data, { connection, signal: connection.signal });
+    return handler(checked.data, { connection, signal: connection.signal });
   }
 
   function toWireError(err: unknown, context: { method: string; connection: number }): SyncError {
@@ -190,6 +232,10 @@ function invalidParams(issues: readonly ParamsIssue[]): SyncError {
 /** The id's text for the response: a number's own source text, so it is echoed exactly. */
 function idSource(id: JsonRpcId, rawId: string | undefined): string {
   return typeof id === "number" && rawId !== undefined ? rawId : JSON.stringify(id);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function isMessage(value: unknown): value is Message {

@@ -115,7 +115,7 @@ export class LineFramer {
     }
     const whole = this.partialBytes === 0 ? piece : Buffer.concat([...this.partial, piece]);
     this.resetPartial();
-    const line = whole.subarray(0, length);
+    const line = length === whole.length ? whole : whole.subarray(0, length);
     if (isBlank(line)) return undefined;
     try {
       return { kind: "line", text: this.decoder.decode(line) };
@@ -150,13 +150,16 @@ export class LineFramer {
   }
 
   private resetPartial(): void {
-    this.partial = [];
+    if (this.partial.length > 0) this.partial = [];
     this.partialBytes = 0;
   }
 }
 
 /** Only spaces, tabs and carriage returns: a keep-alive or stray line ending, not a message. */
 function isBlank(line: Buffer): boolean {
-  for (const byte of line) if (byte !== 0x20 && byte !== 0x09 && byte !== CR) return false;
+  for (let i = 0; i < line.length; i++) {
+    const byte = line[i];
+    if (byte !== 0x20 && byte !== 0x09 && byte !== CR) return false;
+  }
   return true;
 }

@@ -21,6 +21,7 @@ import {
 } from "../sync/remote.js";
 import { accountParts, feedCommands, feedCommandsOnPeer, missingOnPeer } from "./accountParts.js";
 import {
+  addClockSample,
   addSyncPeer,
   askPeerAgain,
   contentOf,
@@ -109,7 +110,12 @@ export class JazzSession implements RemoteSession {
   connect(signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new Error("session is closed"));
     if (this.link?.isOpen) return Promise.resolve();
-    this.connecting ??= openRelayLink(this.deps.relay, (peer) => addSyncPeer(this.node, peer), signal)
+    this.connecting ??= openRelayLink(
+      this.deps.relay,
+      (peer) => addSyncPeer(this.node, peer),
+      signal,
+      (sample) => addClockSample(this.node, sample),
+    )
       .then((link) => {
         if (this.closed) return link.close();
         this.adoptLink(link);

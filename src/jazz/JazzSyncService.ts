@@ -16,12 +16,20 @@ import {
   type Account,
   type JazzContextWithAccount,
 } from "jazz-tools";
+import type { WriteHealth } from "../fs/writeHealth.js";
 import type { Logger } from "../log/logger.js";
 import { systemClock, type Clock } from "../sync/clock.js";
 import { RemoteConnectError, type ConnectFailure, type Remote, type RemoteIdentity } from "../sync/remote.js";
 import type { StorageFault } from "../sync/storageFault.js";
 import { deriveIdentity } from "./account.js";
-import { addSyncPeer, setLoadTimeout, storageHasCoValue } from "./cojsonAdapter.js";
+import {
+  addClockSample,
+  addSyncPeer,
+  followRelayClock,
+  setLoadTimeout,
+  storageHasCoValue,
+  type ClockSample,
+} from "./cojsonAdapter.js";
 import { routeCojsonLogs } from "./cojsonLog.js";
 import { jazzCrypto, logJazzCrypto } from "./crypto.js";
 import { JazzSession } from "./JazzSession.js";
@@ -33,7 +41,8 @@ import {
 } from "./relayLink.js";
 import { createRoot } from "./rootLoad.js";
 import { CaroSyncAccount } from "./schema.js";
-import { jazzStorageHealth, openJazzStorage } from "./sqliteDriver.js";
+import { openJazzStorage } from "./sqliteDriver.js";
+import { jazzStorageHealth } from "./storageHealth.js";
 
 export interface JazzSyncServiceOptions {
   relayUrl: string;
@@ -56,21 +65,18 @@ export interface JazzSyncServiceOptions {
   pingTimeoutMs?: number;
   /** Items per shard of the command history (default SHARD_ENTRIES, 5,000; tests use fewer). */
   shardEntries?: number;
+  /** The storage file's write health, when the caller reports it before this service exists. */
+  storageHealth?: WriteHealth;
 }
 
 const PROFILE_NAME = "caro-sync";
 
 export class JazzSyncService implements Remote {
   private readonly relay: RelayConnector;
-  private readonly storageHealth;
-  /**
-   * A write to Jazz's storage failed in this process: what it missed may be in memory only (it is
-   * stored with the CoValue's next change), so sessions stop unloading feeds (JazzSession).
-   */
-  private storageFailed = false;
+  private readonly storageHealth: WriteHealth;
 
   constructor(private readonly opts: JazzSyncServiceOptions) {
-    this.storageHealth = jazzStorageHealth(opts.storagePath, opts.logger, () => (this.storageFailed = true));
+    this.storageHealth = opts.storageHealth ?? jazzStorageHealth(opts.storagePath, opts.logger);
     this.relay = {
       url: opts.relayUrl,
       WebSocket: opts.WebSocket,
@@ -113,7 +119,14 @@ export class JazzSyncService implements Remote {
     let ctx: JazzContextWithAccount<Account> | null = null;
     try {
       const peers: Peer[] = [];
-      const connect = async () => (link = await openRelayLink(this.relay, (peer) => peers.push(peer)));
+      // The relay's pings set the node's clock (followRelayClock). The relay pings as soon as it
+      // accepts, before there is a node: those samples wait for it, so that the node's first
+      // transaction (the device record, uploaded right after connecting) is dated by the relay.
+      let node: LocalNode | null = null;
+      const early: ClockSample[] = [];
+      const onPing = (sample: ClockSample) => (node ? addClockSample(node, sample) : early.push(sample));
+      const connect = async () =>
+        (link = await openRelayLink(this.relay, (peer) => peers.push(peer), undefined, onPing));
       let how: "local" | "relay" | "created" | "created offline" | undefined;
       const heldHere = storageHasCoValue(driver, identity.accountId);
       if (heldHere) {
@@ -151,13 +164,18 @@ export class JazzSyncService implements Remote {
           throw new RemoteConnectError({ kind: "accountNotFound", message });
         }
       }
+      node = ctx.node;
+      followRelayClock(node);
+      for (const sample of early.splice(0)) addClockSample(node, sample);
       const session = new JazzSession(ctx, {
         relay: this.relay,
         logger: log,
         closeStorage: () => driver.closeDb(),
         link,
         shardEntries: this.opts.shardEntries,
-        mayUnload: () => !this.storageFailed,
+        // A write Jazz's storage missed may be in memory only (it is stored with the CoValue's next
+        // change): once one has failed in this process, sessions stop unloading feeds.
+        mayUnload: () => !this.storageHealth.hasFaulted,
       });
       await session.start();
       log.info(

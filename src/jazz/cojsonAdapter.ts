@@ -46,6 +46,43 @@ export function loadTimeout(): number {
   return cojsonInternals.CO_VALUE_LOADING_CONFIG.TIMEOUT;
 }
 
+// --- LocalNode.clockOffset ---------------------------------------------------------------------
+
+/**
+ * Makes the node date its transactions (`madeAt`) by the relay's clock when the relay's is ahead of
+ * this machine's. Why: cojson checks a transaction's writer against the group as it was at the
+ * transaction's `madeAt`, so a device whose clock runs behind the account's creation writes
+ * transactions every other device rejects, for good. Every relay ping carries the relay's time;
+ * cojson's ClockOffset keeps the median offset of the last 32 (up to ±24 h). Only a relay ahead
+ * moves the stamps, and they never go back: a relay behind, or an offset that shrinks, would date
+ * a write before what this node wrote just earlier (its own account's creation, say), which is
+ * the same rejection. (cojson's `experimental_clockSyncFromServerPings` adds the offset either
+ * way, so it is not used.)
+ */
+export function followRelayClock(node: LocalNode): void {
+  let last = 0;
+  node.stampNow = () => {
+    last = Math.max(last, Date.now() + Math.max(0, node.clockOffset.currentOffset()));
+    return last;
+  };
+}
+
+/** One relay ping's time, as cojson-transport-ws's `onPingReceived` reports it. */
+export interface ClockSample {
+  serverTime: number;
+  localReceiveTime: number;
+}
+
+/** Adds a relay ping to the node's clock offset (it moves the stamps after followRelayClock). */
+export function addClockSample(node: LocalNode, sample: ClockSample): void {
+  node.clockOffset.addSample(sample);
+}
+
+/** The time the node stamps on its next transaction (`madeAt`). */
+export function transactionTime(node: LocalNode): number {
+  return node.stampNow();
+}
+
 // --- LocalNode.syncManager ----------------------------------------------------------------------
 
 /**

@@ -7,11 +7,10 @@
 //
 // Chosen once at module load (top-level await), so identity derivation can stay synchronous.
 import type { CryptoProvider } from "cojson";
-import { ConfigError } from "../config/load.js";
 import type { Logger } from "../log/logger.js";
+import { cryptoModeFromEnv, type JazzCryptoKind, type JazzCryptoMode } from "./cryptoMode.js";
 
-export type JazzCryptoKind = "native" | "wasm";
-export type JazzCryptoMode = "auto" | JazzCryptoKind;
+export { CRYPTO_ENV, cryptoModeFromEnv, type JazzCryptoKind, type JazzCryptoMode } from "./cryptoMode.js";
 
 export interface JazzCryptoChoice {
   crypto: CryptoProvider;
@@ -27,8 +26,6 @@ export interface LoadJazzCryptoOptions {
   loadNative?: () => Promise<CryptoProvider>;
   loadWasm?: () => Promise<CryptoProvider>;
 }
-
-export const CRYPTO_ENV = "CARO_SYNC_JAZZ_CRYPTO";
 
 async function loadNativeCrypto(): Promise<CryptoProvider> {
   const { NapiCrypto } = await import("cojson/crypto/NapiCrypto");
@@ -54,17 +51,6 @@ export async function loadJazzCrypto(opts: LoadJazzCryptoOptions = {}): Promise<
     const fallbackReason = err instanceof Error ? err.message : String(err);
     return { crypto: await loadWasm(), kind: "wasm", fallbackReason };
   }
-}
-
-/**
- * The mode `CARO_SYNC_JAZZ_CRYPTO` asks for (unset or empty: auto). Any other value is a
- * ConfigError, so the daemon exits 78 (EX_CONFIG) and a service manager does not restart it.
- */
-export function cryptoModeFromEnv(env: NodeJS.ProcessEnv = process.env): JazzCryptoMode {
-  const value = env[CRYPTO_ENV]?.trim().toLowerCase() ?? "";
-  if (value === "") return "auto";
-  if (value === "auto" || value === "native" || value === "wasm") return value;
-  throw new ConfigError(CRYPTO_ENV, null, `"native", "wasm" or "auto", not ${JSON.stringify(value)}`);
 }
 
 const choice = await loadJazzCrypto({ mode: cryptoModeFromEnv() });

@@ -7,6 +7,7 @@
 import { createWebSocketPeer } from "cojson-transport-ws";
 import type { WebSocket as WsWebSocket } from "ws";
 import type { Clock, TimerHandle } from "../sync/clock.js";
+import type { ClockSample } from "./cojsonAdapter.js";
 import { withDeadline } from "../sync/deadline.js";
 import { RemoteConnectError, type ConnectFailure } from "../sync/remote.js";
 
@@ -256,6 +257,8 @@ export function openRelayLink(
   relay: RelayConnector,
   onPeer: (peer: ReturnType<typeof createWebSocketPeer>) => void,
   signal?: AbortSignal,
+  /** Each relay ping's time (the node's clock offset: cojsonAdapter addClockSample). */
+  onPing?: (sample: ClockSample) => void,
 ): Promise<RelayLink> {
   return RelayLink.open({
     url: relay.url,
@@ -273,6 +276,7 @@ export function openRelayLink(
           pingTimeout: relay.pingTimeoutMs,
           onSuccess: () => hooks.onSuccess(),
           onClose: () => hooks.onClose(),
+          ...(onPing && { onPingReceived: onPing }),
         }),
       ),
   });

@@ -18,8 +18,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { getSqliteStorage, type SQLiteDatabaseDriver, type StorageAPI } from "cojson";
-import { WriteHealth } from "../fs/writeHealth.js";
-import type { Logger } from "../log/logger.js";
+import type { WriteHealth } from "../fs/writeHealth.js";
 import { StorageFaultError } from "../sync/storageFault.js";
 
 type Statement = ReturnType<Database.Database["prepare"]>;
@@ -145,23 +144,6 @@ export class BetterSqliteDriver implements SQLiteDatabaseDriver {
 // better-sqlite3 binds only numbers, strings, bigints, buffers and null.
 function bindable(params: unknown[]): unknown[] {
   return params.map((p) => (p === undefined ? null : typeof p === "boolean" ? (p ? 1 : 0) : p));
-}
-
-/**
- * The WriteHealth of the Jazz storage at `path` (daemon.health's view of it), logging each change
- * and calling `onFault` on each new fault. Once a write has failed its probe rewrites the schema
- * version, to notice the disk coming back.
- */
-export function jazzStorageHealth(path: string, logger: Logger, onFault?: () => void): WriteHealth {
-  return new WriteHealth({
-    store: "jazz",
-    file: path,
-    onChange: (fault, cause) => {
-      if (fault) onFault?.();
-      if (fault) logger.warn({ err: cause, reason: fault.reason }, "jazz storage cannot be written");
-      else logger.info("jazz storage is writable again");
-    },
-  });
 }
 
 /**

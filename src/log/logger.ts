@@ -3,9 +3,10 @@
 // depth, and code logs ids and counts, never params or payloads.
 import { pino, type Logger, type DestinationStream } from "pino";
 
+import type { LogLevel } from "./levels.js";
+
 export type { Logger };
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from "./levels.js";
 
 /** Field names whose values are secret or user payload, wherever they appear. */
 export const REDACTED_KEYS = [

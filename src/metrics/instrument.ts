@@ -30,20 +30,36 @@ export function instrumentMethods(
     MethodName,
     (p: unknown, c: unknown) => unknown,
   ][]) {
-    wrapped[name] = async (params: unknown, ctx: unknown) => {
-      const operation = TIMED[name];
+    const operation = TIMED[name];
+    const done = (outcome: "ok" | "error", result: unknown, startedAt: number) => {
+      metrics.countRequest(name, outcome);
+      if (outcome === "ok") count(name, result, metrics);
+      if (operation) metrics.observeLatency(operation, now() - startedAt);
+    };
+    // Synchronous for a synchronous handler (daemon.ping): no promise, no extra microtask.
+    wrapped[name] = (params: unknown, ctx: unknown) => {
       const startedAt = operation ? now() : 0;
+      let result: unknown;
       try {
-        const result = await handler(params, ctx);
-        metrics.rpcTotal.inc({ method: name, outcome: "ok" });
-        count(name, result, metrics);
-        return result;
+        result = handler(params, ctx);
       } catch (err) {
-        metrics.rpcTotal.inc({ method: name, outcome: "error" });
+        done("error", undefined, startedAt);
         throw err;
-      } finally {
-        if (operation) metrics.latencyMs.observe({ operation }, now() - startedAt);
       }
+      if (!(result instanceof Promise)) {
+        done("ok", result, startedAt);
+        return result;
+      }
+      return result.then(
+        (value: unknown) => {
+          done("ok", value, startedAt);
+          return value;
+        },
+        (err: unknown) => {
+          done("error", undefined, startedAt);
+          throw err;
+        },
+      );
     };
   }
   return wrapped as MethodTable;
@@ -52,9 +68,8 @@ export function instrumentMethods(
 function count(name: MethodName, result: unknown, metrics: Metrics): void {
   if (name === "sync.push") {
     const r = result as { synced: number; failed: string[] };
-    metrics.pushTotal.inc({ result: "synced" }, r.synced);
-    metrics.pushTotal.inc({ result: "failed" }, r.failed.length);
+    metrics.countPush(r.synced, r.failed.length);
   } else if (name === "sync.pull") {
-    metrics.pullTotal.inc((result as { entries: unknown[] }).entries.length);
+    metrics.countPull((result as { entries: unknown[] }).entries.length);
   }
 }

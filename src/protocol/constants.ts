@@ -1,6 +1,8 @@
 // The wire contract's constants: protocol version, capabilities, limits, client timeouts, states,
-// entry types and the JSON-RPC 2.0 envelope. Nothing here does I/O.
+// entry types, the events and the JSON-RPC 2.0 envelope. Nothing here does I/O, and nothing loads a
+// schema library: clients import this file (and errors.ts) without the rest of protocol/.
 import type { ErrorData } from "./errors.js";
+import type { EventName } from "./notifications.js";
 
 /**
  * This daemon's protocol version (semver). 1.1.0 added `rpc.discover` and made `nextCursor` of
@@ -43,6 +45,14 @@ export type SyncState = (typeof SYNC_STATES)[number];
 export const SAFETY_LEVELS = ["safe", "moderate", "high", "critical"] as const;
 export const ENTRY_TYPES = ["command", "preference", "device"] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
+
+/** The notifications a client can subscribe to (daemon.notificationsDropped always comes). */
+export const EVENT_NAMES = [
+  "sync.stateChange",
+  "sync.complete",
+  "sync.error",
+  "sync.entries",
+] as const satisfies readonly EventName[];
 
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC 2.0 envelope types

@@ -1,6 +1,6 @@
 // Error codes, their stable `data.reason` keys and the one error type that carries a code. Every
 // error on the wire has `{code, message, data: {reason, hint?, ...}}` (docs/protocol.md, "Errors").
-import { z } from "zod";
+// No schema library here (ErrorData's schema is in results.ts): the client loads this file.
 
 export const ErrorCode = {
   ParseError: -32700,
@@ -53,12 +53,6 @@ export const ERROR_REASON_VARIANTS = {
 } as const;
 
 /** `error.data` of every error: the stable reason, a hint where the user can act, and details. */
-export const errorDataSchema = z
-  .looseObject({
-    reason: z.string().describe("stable key: the code's default reason, or a refinement of it"),
-    hint: z.string().optional().describe("what the user can do about it, when there is something"),
-  })
-  .describe("Error details. Further members depend on the error (field, limit, retryAfterMs, ...).");
 export type ErrorData = { reason: string; hint?: string; [key: string]: unknown };
 
 /**

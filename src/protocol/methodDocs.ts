@@ -214,7 +214,7 @@ export const METHOD_DOCS: { [M in MethodName]: MethodDoc<M> } = {
   },
   "sync.now": {
     summary: "Runs one upload round with the relay now.",
-    errors: ["InvalidParams", "NetworkUnreachable", ...GATED],
+    errors: ["InvalidParams", "NetworkUnreachable", ...WRITES, ...GATED],
     example: { params: {}, result: { pushed: 2, pulled: 5 } },
   },
   "sync.pause": {

@@ -31,10 +31,3 @@ export type NotificationMap = {
   [E in keyof typeof notificationSchemas]: z.infer<(typeof notificationSchemas)[E]>;
 };
 export type EventName = keyof NotificationMap;
-/** The notifications a client can subscribe to (daemon.notificationsDropped always comes). */
-export const EVENT_NAMES = [
-  "sync.stateChange",
-  "sync.complete",
-  "sync.error",
-  "sync.entries",
-] as const satisfies readonly EventName[];

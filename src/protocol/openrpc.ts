@@ -16,12 +16,13 @@ import {
   PULL_LIMIT_MAX,
   TIMEOUTS,
 } from "./constants.js";
-import { ERROR_REASON_VARIANTS, ERROR_TABLE, ErrorCode, errorDataSchema } from "./errors.js";
+import { ERROR_REASON_VARIANTS, ERROR_TABLE, ErrorCode } from "./errors.js";
 import { METHOD_DOCS, NOTIFICATION_DOCS, type DocumentedError } from "./methodDocs.js";
 import { notificationSchemas, type EventName } from "./notifications.js";
 import { paramsSchemas, pushEntryDocSchema, type MethodName } from "./params.js";
 import {
   deviceInfoSchema,
+  errorDataSchema,
   lastErrorSchema,
   openRpcDocumentSchema,
   pulledEntrySchema,

@@ -12,6 +12,14 @@ const epochMs = (what: string) => ms.describe(`${what} (Unix time, ms)`);
 
 export const syncStateSchema = z.enum(SYNC_STATES);
 
+/** `error.data` of every error (the type is errors.ts' ErrorData). */
+export const errorDataSchema = z
+  .looseObject({
+    reason: z.string().describe("stable key: the code's default reason, or a refinement of it"),
+    hint: z.string().optional().describe("what the user can do about it, when there is something"),
+  })
+  .describe("Error details. Further members depend on the error (field, limit, retryAfterMs, ...).");
+
 export const lastErrorSchema = z.object({
   code: z.number().int().describe("the error code of the failure (-32002 credentials, -32003 network, ...)"),
   reason: z.string().describe("stable key of the failure kind, e.g. relay_unreachable, auth_refused"),

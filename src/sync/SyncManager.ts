@@ -20,6 +20,7 @@ import {
 } from "../protocol.js";
 import type { Credentials } from "./credentials.js";
 import type { SyncEvents } from "./events.js";
+import { failureError } from "./failures.js";
 import { healthReport, statusReport, type ReportSources } from "./healthReport.js";
 import { closeSync, forgetIdentity, initializeIdentity } from "./lifecycle.js";
 import { checkGate } from "./stateGate.js";
@@ -31,6 +32,8 @@ export type { SyncEvents } from "./events.js";
  * How long sync.verify waits for the relay to hold what this device holds: without repair a short
  * look; with repair long enough for a large upload, within the client's timeout for it (60 s).
  */
+/** sync.now's hint when the relay did not confirm its upload. */
+const UPLOAD_RETRIED_HINT = "the entries stay queued and are retried";
 const VERIFY_WAIT_MS = 5_000;
 const REPAIR_WAIT_MS = 40_000;
 export { RELAY_ACK_WAIT_MS, type SyncManagerDeps } from "./syncParts.js";
@@ -137,11 +140,7 @@ export class SyncManager {
       });
     }
     const round = await relay.syncRound();
-    if (round.failed) {
-      throw new SyncError(ErrorCode.NetworkUnreachable, "the relay did not confirm the upload", {
-        hint: "the entries stay queued and are retried",
-      });
-    }
+    if (round.failed) throw failureError({ during: "upload", error: round.error }, UPLOAD_RETRIED_HINT);
     progress.markSynced();
     return { pushed: round.pushed, pulled: round.pulled };
   }

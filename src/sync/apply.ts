@@ -4,7 +4,7 @@
 import type { Logger } from "../log/logger.js";
 import type { EntryKey, LocalCache, StoredEntry } from "./localCache.js";
 import { mergeRecord, type MergeSource } from "./merge.js";
-import { recordKey } from "./records.js";
+import { keyString, recordKey } from "./records.js";
 import type { RemoteRecord } from "./remote.js";
 
 export interface Change {
@@ -24,7 +24,8 @@ export interface ApplyResult {
 }
 
 /**
- * Merges each change into the cache under a fresh cursor when it changes something. `enqueue`
+ * Merges each change into the cache under a fresh cursor when it changes something (an entry
+ * changed more than once in one call is written once, with the merge of its changes). `enqueue`
  * marks local changes: every changed entry is queued for the relay in the same transaction (so an
  * accepted change is never stored without its queue row), and one that contradicts a command's
  * `encrypted`/`createdAt` is refused (`conflicts`). Without it the changes are records from the
@@ -39,25 +40,43 @@ export function applyChanges(
   const result: ApplyResult = { accepted: [], conflicts: [], changed: 0, lastCursor: null };
   const source: MergeSource = opts.enqueue ? "local" : "relay";
   cache.transaction(() => {
-    for (const { label, record } of changes) {
-      const key = recordKey(record);
-      const stored = cache.entries.get(key);
-      const outcome = mergeRecord(stored && withPayloadIfEvicted(stored, record, source), record, source);
+    const keys = changes.map((c) => recordKey(c.record));
+    const stored = cache.entries.getMany(keys);
+    // The new version of each key changed so far, in the order of its last change: a key changed
+    // twice in one batch is merged with its first change and written once.
+    const written = new Map<string, { key: EntryKey; record: RemoteRecord }>();
+    changes.forEach(({ label, record }, i) => {
+      const key = keys[i]!;
+      const k = keyString(key);
+      const pending = written.get(k);
+      const base = pending ? pending.record : stored[i] && withPayloadIfEvicted(stored[i], record, source);
+      const outcome = mergeRecord(base, record, source);
       if (outcome.kind === "conflict") {
         result.conflicts.push({ label, message: outcome.message });
         opts.logger?.warn(
           { type: key.type, id: key.id, reason: outcome.message },
           "record conflicts with the cache",
         );
-        continue;
+        return;
       }
       result.accepted.push({ label, key });
-      if (outcome.kind === "unchanged") continue;
-      const cursor = cache.entries.put(outcome.record, opts.now);
-      if (opts.enqueue) cache.queue.enqueue(key, cursor, opts.now);
-      result.changed++;
-      result.lastCursor = cursor;
-    }
+      if (outcome.kind === "unchanged") return;
+      written.delete(k);
+      written.set(k, { key, record: outcome.record });
+    });
+    if (written.size === 0) return;
+    const versions = [...written.values()];
+    const cursors = cache.entries.putMany(
+      versions.map((v) => v.record),
+      opts.now,
+    );
+    if (opts.enqueue)
+      cache.queue.enqueueMany(
+        versions.map((v, i) => ({ ...v.key, cursor: cursors[i]! })),
+        opts.now,
+      );
+    result.changed = versions.length;
+    result.lastCursor = cursors[cursors.length - 1]!;
   });
   return result;
 }

@@ -73,7 +73,7 @@ export type ConnectionEvent =
   | { type: "retryDue" }
   | { type: "pause" }
   | { type: "resume" }
-  | { type: "uploadFailed" }
+  | { type: "uploadFailed"; error: unknown }
   | { type: "forgetting" }
   | { type: "forgotten" }
   | { type: "closing" };
@@ -179,7 +179,7 @@ export function step(
       t.emit({ type: "persistPaused", paused: false });
       break;
     case "uploadFailed":
-      t.recordFailure({ during: "upload", error: null });
+      t.recordFailure({ during: "upload", error: event.error });
       t.notifyError();
       break;
     case "forgetting":

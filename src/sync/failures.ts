@@ -67,10 +67,14 @@ export function describeFailure(source: FailureSource): WireFailure {
               "the sync account could not be opened; see the daemon log",
             ));
     case "upload":
-      return failure(
-        ErrorCode.NetworkUnreachable,
-        "upload_unconfirmed",
-        "the relay did not confirm the upload; the entries stay queued",
+      // A confirmation the disk refused is the disk's failure, not the relay's.
+      return (
+        describeStorage(source.error) ??
+        failure(
+          ErrorCode.NetworkUnreachable,
+          "upload_unconfirmed",
+          "the relay did not confirm the upload; the entries stay queued",
+        )
       );
     case "localIdentity":
       return {
@@ -125,7 +129,12 @@ export function failureForRetry(source: FailureSource): ConnectFailure {
 /** A thrown value as the SyncError the wire carries: a SyncError as it is, anything else mapped. */
 export function toSyncError(err: unknown): SyncError {
   if (err instanceof SyncError) return err;
-  const { code, reason, message, hint } = describeFailure({ during: "request", error: err });
+  return failureError({ during: "request", error: err });
+}
+
+/** The SyncError a request answers with for `source`. */
+export function failureError(source: FailureSource, fallbackHint?: string): SyncError {
+  const { code, reason, message, hint = fallbackHint } = describeFailure(source);
   return new SyncError(code, message, { reason, ...(hint !== undefined && { hint }) });
 }
 

@@ -13,6 +13,9 @@ import type { SyncParts } from "./syncParts.js";
 /** sync.init: derive and store a new identity, register the device, open the account. */
 export async function initializeIdentity(p: SyncParts, params: ParamsOf<"sync.init">): Promise<InitResult> {
   const { cache, clock, remote, deriveIdentity } = p.deps;
+  // Before the state check: from it to beginOpening nothing awaits, so two concurrent inits
+  // cannot both pass it.
+  await remote?.ready?.();
   if (p.relay.snapshot.state !== "UNINITIALIZED") {
     throw new SyncError(ErrorCode.AlreadyInitialized, undefined, {
       hint: "this device already has a sync identity; run `caro-sync reset` first to replace it",

@@ -27,11 +27,18 @@ export interface StoredEntry extends EntryKey {
 
 export interface EntryStore {
   get(key: EntryKey): StoredEntry | undefined;
+  /** get() of each key, in one lookup: the result is aligned with `keys`. */
+  getMany(keys: readonly EntryKey[]): (StoredEntry | undefined)[];
   /**
    * Inserts or replaces the entry (clearing `evicted`) under a fresh cursor,
    * max(now, last cursor + 1), persisted so it never goes backwards. Returns the cursor.
    */
   put(record: RemoteRecord, now: number): number;
+  /**
+   * put() of each record in order, atomically (all or none), with the cursor's high-water mark
+   * written once for the whole call. Returns the cursors, aligned with `records` and increasing.
+   */
+  putMany(records: readonly RemoteRecord[], now: number): number[];
   /** Entries with cursor > since, not evicted, of the given types, by cursor, at most `limit`. */
   page(opts: { since: number; limit: number; types: readonly EntryType[] }): StoredEntry[];
   /** Every non-evicted entry of one type (small types only: devices, preferences). */
@@ -67,6 +74,8 @@ export interface QueueStats {
  */
 export interface QueueStore {
   enqueue(key: EntryKey, cursor: number, now: number): void;
+  /** enqueue() of each item in order, atomically (all or none). */
+  enqueueMany(items: readonly (EntryKey & { cursor: number })[], now: number): void;
   /** Rows in queue order (oldest first) with seq > afterSeq, pending and failed alike. */
   next(limit: number, afterSeq: number): QueueItem[];
   /** Deletes the rows whose cursor still matches (a row changed since it was written stays). */

@@ -17,6 +17,7 @@ import type { RemoteRecord } from "./remote.js";
 import {
   commandRecord,
   deviceRecord,
+  identicalRecords,
   normalize,
   preferenceRecord,
   sameRecord,
@@ -48,6 +49,8 @@ export function mergeRecord(
   if (!existing) return { kind: "changed", record: normalize(incoming) };
   if (existing.type !== incoming.type)
     return { kind: "conflict", message: "record type does not match the stored entry" };
+  // The join is idempotent, and an identical local change has no origin to conflict with.
+  if (identicalRecords(existing, incoming)) return { kind: "unchanged" };
   let next = incoming;
   if (source === "local" && existing.type === "command" && incoming.type === "command") {
     const problem = originConflict(existing, incoming);

@@ -118,8 +118,9 @@ export class QueueUploader {
       const rows = cache.queue.next(BATCH, items.at(-1)?.seq ?? afterSeq);
       if (rows.length === 0) break;
       const records: RemoteRecord[] = [];
-      for (const item of rows) {
-        const entry = cache.entries.get(item);
+      const entries = cache.entries.getMany(rows);
+      for (const [j, item] of rows.entries()) {
+        const entry = entries[j];
         // The row is confirmed by its own cursor as read now: a local change during the upload moves
         // it (the row stays for the next pass), a record from the relay does not (the entry's current
         // record, written here, holds the queued change merged in). A row without its entry cannot

@@ -114,8 +114,39 @@ export function normalize(record: RemoteRecord): RemoteRecord {
   }
 }
 
+/** The fields of each type's canonical form, in its constructor's order. */
+const CANONICAL_FIELDS = {
+  command: [
+    "id",
+    "deviceId",
+    "encryptedPayload",
+    "safetyLevel",
+    "executed",
+    "success",
+    "createdAt",
+    "executedAt",
+    "deletedAt",
+  ],
+  preference: ["key", "deviceId", "encrypted", "updatedAt"],
+  device: ["deviceId", "name", "platform", "schemaVersion", "firstSeen", "lastSeen", "isActive"],
+} as const satisfies { [T in RemoteRecord["type"]]: readonly (keyof Extract<RemoteRecord, { type: T }>)[] };
+
+/**
+ * Every field of the canonical form strictly equal (===): then sameRecord() holds too. Cheap (no
+ * serializing, no allocation): the common case of a record coming back unchanged (this device's
+ * own records echoed by Jazz, a re-push) is told without building its JSON.
+ */
+export function identicalRecords(a: RemoteRecord, b: RemoteRecord): boolean {
+  if (a.type !== b.type) return false;
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const field of CANONICAL_FIELDS[a.type]) if (x[field] !== y[field]) return false;
+  return true;
+}
+
+/** The same canonical form (the JSON of normalize()). */
 export function sameRecord(a: RemoteRecord, b: RemoteRecord): boolean {
-  return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
+  return identicalRecords(a, b) || JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
 }
 
 export function toPulledEntry(record: RemoteRecord): PulledEntry {

@@ -36,6 +36,8 @@ export interface SyncRound {
   pushed: number;
   pulled: number;
   failed: boolean;
+  /** Why the run failed (null when it did not): the write's, the confirmation's or the upload's error. */
+  error: Error | null;
 }
 
 export interface RelayConnectionDeps {
@@ -269,11 +271,16 @@ export class RelayConnection {
   private completeRound(result: UploadResult): SyncRound {
     if (result.error) {
       this.uploadFailures.failed({ err: result.error });
-      this.dispatch({ type: "uploadFailed" });
-      return { pushed: result.confirmed, pulled: 0, failed: true };
+      this.dispatch({ type: "uploadFailed", error: result.error });
+      return { pushed: result.confirmed, pulled: 0, failed: true, error: result.error };
     }
     this.uploadFailures.recovered();
-    const round = { pushed: result.confirmed, pulled: this.deps.progress.takePulled(), failed: false };
+    const round = {
+      pushed: result.confirmed,
+      pulled: this.deps.progress.takePulled(),
+      failed: false,
+      error: null,
+    };
     if (round.pushed > 0 || round.pulled > 0)
       this.deps.emitter.emit("syncComplete", {
         pushed: round.pushed,

@@ -68,6 +68,12 @@ export interface RemoteIdentity {
 }
 
 export interface Remote {
+  /**
+   * Resolves once deriveIdentity can be called. A Remote that loads its implementation on first
+   * use (jazz/lazyRemote.ts) loads it here; sync.init awaits this before anything else.
+   */
+  ready?(): Promise<void>;
+
   /** Derives the Jazz identity from the 32-byte authKey. Pure, no network. */
   deriveIdentity(authKey: Uint8Array): RemoteIdentity;
 

@@ -11,7 +11,9 @@ import {
   defaultTimeoutMs,
 } from "../../src/client/index.js";
 import { MAX_LINE_BYTES, TIMEOUTS, type StatusResult } from "../../src/protocol.js";
+import { FakeClock } from "../helpers/fakeClock.js";
 import { once, waitFor } from "../helpers/wait.js";
+import { startHarness } from "../ipc/helpers.js";
 import { tempDir } from "../helpers/tmp.js";
 import { HOLD, PeerError, startPeer, type Peer } from "./peer.js";
 
@@ -224,6 +226,41 @@ describe("SyncClient against a JSON-RPC peer on a real socket", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("SyncClient against the daemon's IPC server", () => {
+  it("reopens a connection the daemon closed as idle on the next call, and stays usable", async () => {
+    const clock = new FakeClock();
+    const h = await startHarness({ clock, limits: { maxIdleConnections: 2, maxConnections: 10 } });
+    const client = await SyncClient.connect({ socketPath: h.socketPath });
+    try {
+      assert.equal((await client.ping()).pong, true);
+      clock.advance(10);
+      // Two newer idle connections: the third evicts the client, idle the longest.
+      for (let i = 0; i < 3; i++) {
+        await (await h.connect()).call("daemon.ping");
+        clock.advance(10);
+      }
+      await waitFor(() => !client.connected, { what: "the client's connection closed as idle" });
+      assert.equal(client.closed, false, "the client itself is not closed");
+      const pings = h.ctl.pings;
+      assert.equal((await client.ping()).pong, true);
+      assert.equal(h.ctl.pings, pings + 1, "the ping reached the daemon on a new connection");
+      assert.equal(client.connected, true);
+    } finally {
+      client.close();
+      await h.cleanup();
+    }
+  });
+
+  it("does not reopen a connection closed without an idle notice: the client is closed", async () => {
+    const h = await startHarness();
+    const client = await SyncClient.connect({ socketPath: h.socketPath });
+    assert.equal((await client.ping()).pong, true);
+    await h.cleanup();
+    await waitFor(() => client.closed, { what: "the client closed with the server" });
+    await assert.rejects(client.ping(), ConnectionError);
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config/load.js";
+import { ENV_SETTINGS, hasSettingsToCheck, socketPathOf } from "../../src/config/paths.js";
 import { DEFAULTS } from "../../src/config/schema.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -124,5 +125,37 @@ describe("loadConfig", () => {
       () => loadConfig({}, { HOME: home, CARO_SYNC_LOG_LEVEL: "chatty" }),
       /environment CARO_SYNC_LOG_LEVEL: expected one of trace/,
     );
+  });
+});
+
+// What a client command checks without loading the schema (cli/context.ts).
+describe("hasSettingsToCheck", () => {
+  it("is false only when loadConfig cannot fail: no file, no setting in the environment", async () => {
+    const dir = await tempDir();
+    try {
+      const env = { HOME: dir.path, CARO_SYNC_SOCKET: "/tmp/x.sock", CARO_SYNC_CACHE_PATH: "/tmp/x.db" };
+      assert.equal(hasSettingsToCheck({}, env), false);
+      assert.equal(loadConfig({}, env).config.socketPath, socketPathOf({}, env));
+      // Each variable loadConfig validates counts, and a bad value of each fails it.
+      for (const name of Object.keys(ENV_SETTINGS)) {
+        assert.equal(hasSettingsToCheck({}, { ...env, [name]: "bad value" }), true, name);
+        assert.throws(() => loadConfig({}, { ...env, [name]: "bad value" }), ConfigError, name);
+      }
+      await mkdir(join(dir.path, ".config", "cmdai"), { recursive: true });
+      await writeFile(join(dir.path, ".config", "cmdai", "sync-daemon.json"), "{ nope");
+      assert.equal(hasSettingsToCheck({}, env), true);
+      assert.equal(hasSettingsToCheck({ configFile: join(dir.path, "absent.json") }, env), false);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it("socketPathOf: the flag, else CARO_SYNC_SOCKET, else under HOME", () => {
+    assert.equal(
+      socketPathOf({ socketPath: "/f.sock" }, { HOME: "/h", CARO_SYNC_SOCKET: "/e.sock" }),
+      "/f.sock",
+    );
+    assert.equal(socketPathOf({}, { HOME: "/h", CARO_SYNC_SOCKET: "/e.sock" }), "/e.sock");
+    assert.equal(socketPathOf({}, { HOME: "/h", CARO_SYNC_SOCKET: "" }), "/h/.config/cmdai/sync.sock");
   });
 });

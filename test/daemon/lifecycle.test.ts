@@ -10,6 +10,7 @@ import { RpcError } from "../../src/client/errors.js";
 import { SyncClient } from "../../src/client/SyncClient.js";
 import { ErrorCode, PROTOCOL_VERSION } from "../../src/protocol.js";
 import { BIN, spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
+import { RECORD_MODULES_FLAG, readLoadedModules } from "../helpers/loadedModules.js";
 import { tempDir } from "../helpers/tmp.js";
 import { once, waitFor } from "../helpers/wait.js";
 
@@ -59,6 +60,43 @@ describe("daemon lifecycle", () => {
       assert.equal(typeof health.cache.entries, "number");
     } finally {
       client.close();
+    }
+  });
+
+  // Jazz is needed only to open an account, prom-client only for metrics: an empty HOME answers
+  // without either (docs/performance.md).
+  it("answers on an empty HOME without Jazz, prom-client or the other commands; loads each when needed", async () => {
+    const home = await tempDir("csd-");
+    const file = join(home.path, "modules.txt");
+    const d = await start({
+      home: home.path,
+      env: { NODE_OPTIONS: RECORD_MODULES_FLAG, LOADED_MODULES_FILE: file },
+    });
+    const of = (pattern: RegExp) => (urls: string[]) => urls.filter((u) => pattern.test(u));
+    const jazz = of(/\/node_modules\/(cojson|jazz-tools)[^/]*\//);
+    const promClient = of(/\/node_modules\/prom-client\//);
+    const client = await d.client();
+    try {
+      assert.equal((await client.health()).state, "UNINITIALIZED");
+      const atStart = readLoadedModules(file);
+      assert.deepEqual(jazz(atStart), []);
+      assert.deepEqual(promClient(atStart), []);
+      const commands = atStart.filter((u) => u.includes("/dist/src/cli/commands/"));
+      assert.deepEqual(
+        commands.map((u) => u.replace(/.*\//, "")),
+        ["daemon.js"],
+      );
+      // The requests made before prom-client loaded are counted.
+      const { text } = await client.metrics();
+      assert.match(text, /^caro_sync_rpc_total\{method="daemon.health",outcome="ok"\} 1$/m);
+      assert.notDeepEqual(promClient(readLoadedModules(file)), []);
+      const init = await client.init({ authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" });
+      assert.match(init.accountId, /^co_z/, "a Jazz account, not a local placeholder");
+      assert.notDeepEqual(jazz(readLoadedModules(file)), []);
+    } finally {
+      client.close();
+      await d.stop();
+      await home.cleanup();
     }
   });
 

@@ -51,12 +51,26 @@ export function emptyCounts(): Counts {
   };
 }
 
+const slug = (text: string) => text.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+
 /** Writes `<results>/<slug>.json` when CARO_SYNC_SOAK_RESULTS names a directory; else does nothing. */
 export function writeFigures(figures: Figures): string | null {
   const dir = process.env.CARO_SYNC_SOAK_RESULTS;
   if (!dir) return null;
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${figures.scenario.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.json`);
+  const file = join(dir, `${slug(figures.scenario)}.json`);
   writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
   return file;
+}
+
+/**
+ * Keeps a failed scenario's logs (already scanned: no secret in them) as
+ * `<results>/<slug>.logs/<n>.log` when CARO_SYNC_SOAK_RESULTS names a directory, for the post-mortem.
+ */
+export function keepLogs(scenario: string, logs: readonly { name: string; text: string }[]): void {
+  const dir = process.env.CARO_SYNC_SOAK_RESULTS;
+  if (!dir) return;
+  const into = join(dir, `${slug(scenario)}.logs`);
+  mkdirSync(into, { recursive: true });
+  logs.forEach((log, i) => writeFileSync(join(into, `${i}.log`), `# ${log.name}\n${log.text}`));
 }

@@ -36,7 +36,8 @@ describe("a crowded socket", () => {
       await subscriber.call("daemon.subscribe", {});
       for (let i = 0; i < HELD; i++) held.push(await TestClient.connectThroughBacklog(daemon.socketPath));
 
-      const fresh = await TestClient.connect(daemon.socketPath);
+      // A new client retries a connect the full accept queue refuses (EAGAIN), as SyncClient does.
+      const fresh = await TestClient.connectThroughBacklog(daemon.socketPath);
       await fresh.send(`{"jsonrpc":"2.0","id":1,"method":"daemon.ping"}\n`);
       assert.equal((await fresh.next("the answer to a new client")).result?.pong, true);
       fresh.destroy();

@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { LocalNode, type RawCoMap, type RawCoStream } from "cojson";
+import { LocalNode, type AgentSecret, type RawAccountID, type RawCoMap, type RawCoStream } from "cojson";
 import { createWebSocketPeer } from "cojson-transport-ws";
 import { WebSocket } from "ws";
 import {
   accountIdForAgentSecret,
+  addClockSample,
   addSyncPeer,
   appendFeedItems,
   askPeerAgain,
@@ -16,6 +17,7 @@ import {
   editsByKey,
   editsOf,
   feedSessionLogs,
+  followRelayClock,
   heldByPeer,
   heldLocally,
   isAvailable,
@@ -33,6 +35,7 @@ import {
   isHeldHere,
   unloadCoValue,
   untilStreamed,
+  transactionTime,
 } from "../../src/jazz/cojsonAdapter.js";
 import { jazzCrypto } from "../../src/jazz/crypto.js";
 import { holdsAll } from "../../src/jazz/accountParts.js";
@@ -51,12 +54,63 @@ async function newNode() {
   return LocalNode.withNewlyCreatedAccount({ creationProps: { name: "adapter-test" }, crypto: jazzCrypto });
 }
 
+/** Another node of the account on a relay connection of its own; both kept in `track` for cleanup. */
+async function readerOf(
+  url: string,
+  account: { accountID: RawAccountID; accountSecret: AgentSecret },
+  track: { sockets: WebSocket[]; nodes: LocalNode[] },
+) {
+  const { accountID, accountSecret } = account;
+  const r = await relayPeer(url, "relay");
+  track.sockets.push(r.websocket);
+  const reader = await LocalNode.withLoadedAccount({
+    accountID,
+    accountSecret,
+    sessionID: undefined,
+    peers: [r.peer],
+    crypto: jazzCrypto,
+  });
+  track.nodes.push(reader);
+  return reader;
+}
+
 async function relayPeer(url: string, id: string) {
   const websocket = new WebSocket(url);
   websocket.on("error", () => undefined);
   await new Promise((resolve) => websocket.once("open", resolve));
   return { websocket, peer: createWebSocketPeer({ id, role: "server", websocket }) };
 }
+
+describe("cojsonAdapter: LocalNode.clockOffset", () => {
+  const AHEAD = 600_000;
+  const sample = (offset: number) => ({ serverTime: Date.now() + offset, localReceiveTime: Date.now() });
+
+  it("followRelayClock and addClockSample: a relay ahead dates the node's transactions", async () => {
+    const { node } = await newNode();
+    followRelayClock(node);
+    addClockSample(node, sample(AHEAD));
+    const stamped = transactionTime(node) - Date.now();
+    assert.ok(Math.abs(stamped - AHEAD) < 5_000, `stamped ${stamped} ms ahead, the relay ${AHEAD}`);
+    // The transaction itself carries it.
+    const map = node.createGroup().createMap();
+    map.set("k", 1);
+    const madeAt = latestEdit(map, "k")!.madeAt - Date.now();
+    assert.ok(Math.abs(madeAt - AHEAD) < 5_000, `madeAt ${madeAt} ms ahead`);
+  });
+
+  it("followRelayClock: a relay behind changes nothing, and the stamps never go back", async () => {
+    const { node } = await newNode();
+    followRelayClock(node);
+    addClockSample(node, sample(-AHEAD));
+    assert.ok(Math.abs(transactionTime(node) - Date.now()) < 5_000, "not dated by a relay behind");
+    let previous = transactionTime(node);
+    for (let i = 0; i < 1_000; i++) {
+      const now = transactionTime(node);
+      assert.ok(now >= previous, `${now} after ${previous}`);
+      previous = now;
+    }
+  });
+});
 
 describe("cojsonAdapter: cojsonInternals", () => {
   it("accountIdForAgentSecret: the account header's ID, pinned for a known secret", () => {
@@ -242,16 +296,7 @@ describe("cojsonAdapter: syncManager and loadCoValueCore, against a relay", () =
     const map = writer.createGroup().createMap<RawCoMap>({ a: 1 });
     await waitFor(() => isUploadComplete(writer), { what: "the writer's upload" });
 
-    const r = await relayPeer(relay.url, "relay");
-    sockets.push(r.websocket);
-    const reader = await LocalNode.withLoadedAccount({
-      accountID,
-      accountSecret,
-      sessionID: undefined,
-      peers: [r.peer],
-      crypto: jazzCrypto,
-    });
-    nodes.push(reader);
+    const reader = await readerOf(relay.url, { accountID, accountSecret }, { sockets, nodes });
     assert.equal(isAvailable(reader, map.id), false);
     assert.equal(await loadCoValue(reader, map.id), true);
     assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
@@ -324,16 +369,7 @@ describe("cojsonAdapter: known states, against a relay that comes back empty", (
     await listen();
     await connected(node);
     await waitFor(() => relayHolds(node, map.id), { what: "the relay to hold the map again" });
-    const r = await relayPeer(url(), "relay");
-    sockets.push(r.websocket);
-    const reader = await LocalNode.withLoadedAccount({
-      accountID,
-      accountSecret,
-      sessionID: undefined,
-      peers: [r.peer],
-      crypto: jazzCrypto,
-    });
-    nodes.push(reader);
+    const reader = await readerOf(url(), { accountID, accountSecret }, { sockets, nodes });
     assert.equal(await loadCoValue(reader, map.id), true, "another node loads it from the restarted relay");
     assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
   });

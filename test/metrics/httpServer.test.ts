@@ -46,16 +46,16 @@ function listenOn(port: number, host: string): Promise<Server> {
 describe("startMetricsServer", () => {
   it("serves the registry on 127.0.0.1 only, and 404s every other path", async () => {
     const metrics = createMetrics({ queueSize: () => 7 });
-    metrics.pushTotal.inc({ result: "synced" }, 3);
+    metrics.countPush(3, 0);
     const port = await freePort();
-    const server = await startMetricsServer({ registry: metrics.registry, port, logger: silent });
+    const server = await startMetricsServer({ registry: await metrics.registry(), port, logger: silent });
     try {
       assert.deepEqual(server.address, { host: "127.0.0.1", port });
       assert.equal(METRICS_HOST, "127.0.0.1");
 
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       assert.equal(res.status, 200);
-      assert.equal(res.headers.get("content-type"), metrics.registry.contentType);
+      assert.equal(res.headers.get("content-type"), (await metrics.registry()).contentType);
       const text = await res.text();
       assert.match(text, /^caro_sync_push_total\{result="synced"\} 3$/m);
       assert.match(text, /^caro_sync_queue_size 7$/m);
@@ -87,7 +87,7 @@ describe("startMetricsServer", () => {
     try {
       const metrics = createMetrics({ queueSize: () => 0 });
       await assert.rejects(
-        startMetricsServer({ registry: metrics.registry, port, logger: silent }),
+        startMetricsServer({ registry: await metrics.registry(), port, logger: silent }),
         (err: unknown) =>
           err instanceof MetricsPortError &&
           err.errno === "EADDRINUSE" &&
@@ -101,7 +101,7 @@ describe("startMetricsServer", () => {
   it("closes promptly while a scraper holds a keep-alive connection", async () => {
     const metrics = createMetrics({ queueSize: () => 0 });
     const port = await freePort();
-    const server = await startMetricsServer({ registry: metrics.registry, port, logger: silent });
+    const server = await startMetricsServer({ registry: await metrics.registry(), port, logger: silent });
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "keep-alive" } });
     await res.text();
     const started = Date.now();

@@ -21,9 +21,10 @@ function table(handlers: Record<string, (params: unknown) => unknown>): MethodTa
   return handlers as unknown as MethodTable;
 }
 
-type Call = (params: unknown, ctx: unknown) => Promise<unknown>;
-const call = (t: MethodTable, name: string, params: unknown = {}) =>
-  (t as unknown as Record<string, Call>)[name]!(params, {});
+type Call = (params: unknown, ctx: unknown) => unknown;
+/** As the dispatcher calls a handler: the result awaited (a synchronous one is returned as is). */
+const call = async (t: MethodTable, name: string, params: unknown = {}) =>
+  await (t as unknown as Record<string, Call>)[name]!(params, {});
 
 describe("instrumentMethods: caro_sync_latency_ms", () => {
   it("observes a 42 ms push in the 50 ms bucket, not the 1 ms one", async () => {
@@ -37,7 +38,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
 
     await call(methods, "sync.push", { entries: [] });
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(bucket(text, "push", "1"), 0);
     assert.equal(bucket(text, "push", "25"), 0);
     assert.equal(bucket(text, "push", "50"), 1);
@@ -63,7 +64,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
 
     await assert.rejects(call(methods, "sync.now"), /relay unreachable/);
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(bucket(text, "now", "2500"), 0);
     assert.equal(bucket(text, "now", "5000"), 1);
     assert.equal(sample(text, 'caro_sync_rpc_total{method="sync.now",outcome="error"}'), 1);
@@ -86,7 +87,7 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
     await call(methods, "sync.pull");
     const elapsed = performance.now() - started;
 
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     const sum = sample(text, 'caro_sync_latency_ms_sum{operation="pull"}');
     assert.ok(sum !== undefined && sum >= 25 && sum <= elapsed + 1, `sum ${sum} ms, elapsed ${elapsed} ms`);
     assert.equal(bucket(text, "pull", "10"), 0);
@@ -101,14 +102,40 @@ describe("instrumentMethods: caro_sync_latency_ms", () => {
     });
     await call(methods, "daemon.ping");
     assert.equal(reads, 0);
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     assert.equal(sample(text, 'caro_sync_rpc_total{method="daemon.ping",outcome="ok"}'), 1);
+  });
+
+  it("answers a synchronous handler synchronously, and counts every call once across reads", async () => {
+    const metrics = createMetrics({ queueSize: () => 0 });
+    const methods = instrumentMethods(
+      table({
+        "daemon.ping": () => ({ pong: true }),
+        "daemon.health": () => {
+          throw new Error("broken");
+        },
+      }),
+      metrics,
+    );
+    const ping = (methods as unknown as Record<string, Call>)["daemon.ping"]!;
+    assert.deepEqual(ping(undefined, {}), { pong: true });
+    await call(methods, "daemon.ping");
+    await assert.rejects(call(methods, "daemon.health"), /broken/);
+    const series = (method: string, outcome: string) =>
+      `caro_sync_rpc_total{method="${method}",outcome="${outcome}"}`;
+    let text = await (await metrics.registry()).metrics();
+    assert.equal(sample(text, series("daemon.ping", "ok")), 2);
+    assert.equal(sample(text, series("daemon.health", "error")), 1);
+    ping(undefined, {});
+    text = await (await metrics.registry()).metrics();
+    assert.equal(sample(text, series("daemon.ping", "ok")), 3);
+    assert.equal(sample(text, series("daemon.health", "error")), 1);
   });
 });
 
 describe("createMetrics", () => {
   it("prefixes the default process metrics once: caro_sync_process_*, caro_sync_nodejs_*", async () => {
-    const text = await createMetrics({ queueSize: () => 0 }).registry.metrics();
+    const text = await (await createMetrics({ queueSize: () => 0 }).registry()).metrics();
     assert.match(text, /^caro_sync_process_resident_memory_bytes \d+/m);
     assert.match(text, /^caro_sync_nodejs_eventloop_lag_seconds /m);
     assert.doesNotMatch(text, /process_process_|caro_sync_process_nodejs_/);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { SyncClient } from "../../src/client/SyncClient.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { command, initAccount, preference, pullAll, waitForState, type Device } from "../e2e/support.js";
+import { command, preference, pullAll } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const CLIENTS = 64;
@@ -22,13 +22,8 @@ reliabilityScenario(
   `accepts ${CLIENTS} clients × ${PUSHES_PER_CLIENT} overlapping pushes on two daemons and converges`,
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [a, b] = (await Promise.all(["a", "b"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)))) as [
-      Device,
-      Device,
-    ];
-    const { deviceIds, authKey } = await initAccount(a, [b]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([a, b].map((d) => waitForState(d, "ONLINE")));
+    const [a, b] = await s.pair(relay.url, ["a", "b"], UNLIMITED);
+    const { deviceIds } = await s.account(a, [b]);
 
     // The pool: one fixed version of each command, whoever pushes it.
     const pool = Array.from({ length: POOL }, (_, i) => command(deviceIds[i % 2]!));

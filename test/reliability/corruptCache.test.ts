@@ -12,7 +12,7 @@ import { caroSync, oneJson } from "../cli/run.js";
 import { entryLeaves, overwritePages } from "../helpers/corrupt.js";
 import { spawnDaemon } from "../helpers/daemon.js";
 import { size } from "../helpers/soak.js";
-import { command, initAccount, waitForState, type Device } from "../e2e/support.js";
+import { command, waitForState } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const ROUNDS = size({ ci: 1, soak: 5 });
@@ -24,12 +24,8 @@ reliabilityScenario(
   "loses nothing acknowledged when pages of the cache are destroyed and repaired",
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [target, witness] = (await Promise.all(
-      ["target", "witness"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)),
-    )) as [Device, Device];
-    const { deviceIds, authKey } = await initAccount(target, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([target, witness].map((d) => waitForState(d, "ONLINE")));
+    const [target, witness] = await s.pair(relay.url, ["target", "witness"], UNLIMITED);
+    const { deviceIds } = await s.account(target, [witness]);
     const env = { ...target.proc.env } as Record<string, string>;
 
     // Whatever happens, no background daemon outlives the scenario.

@@ -12,7 +12,7 @@ import { ConnectionError } from "../../src/client/errors.js";
 import { size } from "../helpers/soak.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
-import { command, initAccount, waitForState, type Device } from "../e2e/support.js";
+import { command, type Device } from "../e2e/support.js";
 import { reliabilityScenario, type Scenario, UNLIMITED } from "./harness.js";
 
 const KILLS = size({ ci: 5, soak: 20 });
@@ -85,12 +85,8 @@ reliabilityScenario(
   `keeps every acknowledged push through ${KILLS} kills -9, exactly once, on both devices`,
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [victim, witness] = (await Promise.all(
-      ["victim", "witness"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)),
-    )) as [Device, Device];
-    const { deviceIds, authKey } = await initAccount(victim, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([victim, witness].map((d) => waitForState(d, "ONLINE")));
+    const [victim, witness] = await s.pair(relay.url, ["victim", "witness"], UNLIMITED);
+    const { deviceIds } = await s.account(victim, [witness]);
 
     for (let k = 1; k <= KILLS; k++) {
       const inFlight = await pushUntilKilled(s, victim, deviceIds[0]!);

@@ -11,7 +11,7 @@ import { fuzzSeed } from "../helpers/fuzz.js";
 import type { Faults, FaultStats } from "../helpers/faultProxy.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { initAccount, waitForState, type Device, type NetworkLink } from "../e2e/support.js";
+import { type Device, type NetworkLink } from "../e2e/support.js";
 import { keepPushing, PushMeter, reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const ROUNDS = size({ ci: 1, soak: 4 });
@@ -48,9 +48,7 @@ reliabilityScenario(
     const devices = (await Promise.all(
       links.map((link, i) => s.cluster.device(`dev${i}`, link.url, { syncIntervalMs: 200, ...UNLIMITED })),
     )) as [Device, Device];
-    const { deviceIds, authKey } = await initAccount(devices[0], [devices[1]]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all(devices.map((d) => waitForState(d, "ONLINE")));
+    const { deviceIds } = await s.account(devices[0], [devices[1]]);
 
     let stop = false;
     const meter = new PushMeter(s.ledger);

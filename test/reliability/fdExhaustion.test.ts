@@ -12,7 +12,7 @@ import type { HealthResult } from "../../src/protocol.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
 import { TestClient } from "../ipc/helpers.js";
-import { command, initAccount, waitForState, type Device } from "../e2e/support.js";
+import { command, waitForState } from "../e2e/support.js";
 import { reliabilityScenario, type Scenario, UNLIMITED } from "./harness.js";
 
 /** Below ~110 the daemon cannot even load its modules (it exits at start). */
@@ -58,9 +58,7 @@ reliabilityScenario(
       wrapper: ["prlimit", `--nofile=${NOFILE}:${NOFILE}`, "--"],
     });
     const witness = await s.cluster.device("witness", relay.url, UNLIMITED);
-    const { deviceIds, authKey } = await initAccount(target, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([target, witness].map((d: Device) => waitForState(d, "ONLINE")));
+    const { deviceIds } = await s.account(target, [witness]);
     const pid = target.proc.child.pid!;
     const openFds = () => readdirSync(`/proc/${pid}/fd`).length;
     t.diagnostic(`the daemon holds ${openFds()} descriptors before the flood`);

@@ -15,7 +15,7 @@ import { RpcError } from "../../src/client/errors.js";
 import { pullEverything } from "../helpers/daemon.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { blob, command, initAccount, waitForState } from "../e2e/support.js";
+import { blob, command } from "../e2e/support.js";
 import { reliabilityScenario, type Scenario, UNLIMITED } from "./harness.js";
 
 const ROUNDS = size({ ci: 1, soak: 5 });
@@ -78,9 +78,7 @@ reliabilityScenario(
       env: { CARO_SYNC_CACHE_PATH: join(mnt, "sync.db") },
     });
     const witness = await s.cluster.device("witness", relay.url, UNLIMITED);
-    const { deviceIds, authKey } = await initAccount(target, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([target, witness].map((d) => waitForState(d, "ONLINE")));
+    const { deviceIds } = await s.account(target, [witness]);
     const deviceId = deviceIds[0]!;
     assert.equal((await s.push(target.client, bigCommands(deviceId, 100))).synced, 100);
 

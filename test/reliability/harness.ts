@@ -10,9 +10,12 @@ import type { SyncClient } from "../../src/client/SyncClient.js";
 import type { PushResult } from "../../src/protocol.js";
 import { DeliveryLedger, type PushedCommand } from "../helpers/ledger.js";
 import { SecretScan, type LogText } from "../helpers/secretScan.js";
-import { emptyCounts, SOAK, writeFigures, type Counts, type Figures } from "../helpers/soak.js";
+import { emptyCounts, keepLogs, SOAK, writeFigures, type Counts, type Figures } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { Cluster, command, type Device } from "../e2e/support.js";
+import { Cluster, command, initAccount, waitForState, type Device } from "../e2e/support.js";
+
+/** What Cluster.device takes after the name and the relay: settings and process options. */
+type DeviceOptions = Parameters<Cluster["device"]> extends [string, string, ...infer R] ? R : never;
 
 /** A push budget far above anything a scenario sends: the rate limit is not under test here. */
 export const UNLIMITED = { pushRatePerSecond: 1_000_000, pushBurst: 1_000_000 };
@@ -55,6 +58,25 @@ export class Scenario {
     this.status = "skipped";
     this.note(reason);
     t.skip(reason);
+  }
+
+  /** Two daemons on `relayUrl`, started side by side. */
+  async pair(relayUrl: string, names: [string, string], ...rest: DeviceOptions): Promise<[Device, Device]> {
+    return Promise.all([
+      this.cluster.device(names[0], relayUrl, ...rest),
+      this.cluster.device(names[1], relayUrl, ...rest),
+    ]);
+  }
+
+  /**
+   * Creates an account on `first`, joins `others` to it, adds its authKey to the secret scan and
+   * waits until every device is ONLINE.
+   */
+  async account(first: Device, others: Device[] = []): ReturnType<typeof initAccount> {
+    const account = await initAccount(first, others);
+    this.secrets.addAuthKey(account.authKey);
+    await Promise.all([first, ...others].map((d) => waitForState(d, "ONLINE")));
+    return account;
   }
 
   /** A push through the ledger: attempted before it is sent, acknowledged by its result. */
@@ -108,7 +130,9 @@ export class Scenario {
     await this.cluster.stopAll();
     for (const fn of this.afterStops.reverse()) await Promise.resolve(fn()).catch(() => undefined);
     this.secrets.addPayloads(this.ledger.payloads());
-    const scan = this.secrets.scan([...this.cluster.logs(), ...this.extraLogs]);
+    const logs = [...this.cluster.logs(), ...this.extraLogs];
+    const scan = this.secrets.scan(logs);
+    if (this.status !== "passed" && scan.leaks.length === 0) keepLogs(this.name, logs);
     await this.cluster.cleanup();
     this.counts.logsScanned = scan.logs;
     this.counts.logBytes = scan.bytes;

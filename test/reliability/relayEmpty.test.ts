@@ -7,7 +7,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RelayProcess } from "../helpers/relay.js";
 import { size } from "../helpers/soak.js";
-import { command, initAccount, waitForState, type Device } from "../e2e/support.js";
+import { command, waitForState } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const LOSSES = size({ ci: 1, soak: 3 });
@@ -21,13 +21,8 @@ reliabilityScenario(
     const dir = await s.cluster.dir("cre-");
     const dbPath = join(dir, "relay.db");
     let relay: RelayProcess = await s.cluster.relayProcess({ dbPath });
-    const [a, b] = (await Promise.all(["a", "b"].map((n) => s.cluster.device(n, relay.url, SETTINGS)))) as [
-      Device,
-      Device,
-    ];
-    const { deviceIds, authKey, accountId } = await initAccount(a, [b]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([a, b].map((d) => waitForState(d, "ONLINE")));
+    const [a, b] = await s.pair(relay.url, ["a", "b"], SETTINGS);
+    const { deviceIds, authKey, accountId } = await s.account(a, [b]);
     const pushOnBoth = async () => {
       for (const [i, d] of [a, b].entries()) {
         const entries = Array.from({ length: ENTRIES_PER_DEVICE }, () => command(deviceIds[i]!));

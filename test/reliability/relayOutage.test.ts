@@ -13,7 +13,7 @@ import type { NotificationMap } from "../../src/protocol.js";
 import type { RelayProcess } from "../helpers/relay.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
-import { command, initAccount, record, waitForState, type Device } from "../e2e/support.js";
+import { command, record, waitForState, type Device } from "../e2e/support.js";
 import { keepPushing, PushMeter, reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const OUTAGES = size({ ci: 3, soak: 10 });
@@ -27,12 +27,8 @@ reliabilityScenario(
   async (s) => {
     const dbPath = join(await s.cluster.dir("cer-"), "relay.db");
     let relay: RelayProcess = await s.cluster.relayProcess({ dbPath });
-    const [a, b] = (await Promise.all(
-      ["left", "right"].map((n) => s.cluster.device(n, relay.url, SETTINGS)),
-    )) as [Device, Device];
-    const { deviceIds, authKey, accountId } = await initAccount(a, [b]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([a, b].map((d) => waitForState(d, "ONLINE")));
+    const [a, b] = await s.pair(relay.url, ["left", "right"], SETTINGS);
+    const { deviceIds, authKey, accountId } = await s.account(a, [b]);
     const states = new Map<Device, NotificationMap["sync.stateChange"][]>();
     for (const d of [a, b]) {
       await d.client.subscribe({ events: ["sync.stateChange"] });

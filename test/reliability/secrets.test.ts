@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { caroSync, oneJson } from "../cli/run.js";
 import { size } from "../helpers/soak.js";
 import { TestClient } from "../ipc/helpers.js";
-import { blob, command, randomAuthKey, rpcError, waitForState, type Device } from "../e2e/support.js";
+import { blob, command, randomAuthKey, rpcError, waitForState } from "../e2e/support.js";
 import { reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const TRACE = { CARO_SYNC_LOG_LEVEL: "trace" };
@@ -35,9 +35,7 @@ reliabilityScenario(
   async (s, t) => {
     const dir = await s.cluster.dir("csr-");
     const relay = await s.cluster.relayProcess({ dbPath: join(dir, "relay.db"), logLevel: "trace" });
-    const [a, b] = (await Promise.all(
-      ["a", "b"].map((n) => s.cluster.device(n, relay.url, UNLIMITED, { env: TRACE })),
-    )) as [Device, Device];
+    const [a, b] = await s.pair(relay.url, ["a", "b"], UNLIMITED, { env: TRACE });
     const authKey = randomAuthKey();
     s.secrets.addAuthKey(authKey);
 

@@ -11,7 +11,6 @@ import { pullEverything } from "../helpers/daemon.js";
 import { size } from "../helpers/soak.js";
 import { waitFor } from "../helpers/wait.js";
 import { TestClient } from "../ipc/helpers.js";
-import { initAccount, waitForState, type Device } from "../e2e/support.js";
 import { keepPushing, PushMeter, reliabilityScenario, UNLIMITED } from "./harness.js";
 
 const PER_KIND = size({ ci: 20, soak: 60 });
@@ -52,12 +51,8 @@ reliabilityScenario(
   `serves ordinary clients while ${3 * PER_KIND} slow clients drip, stall and never read`,
   async (s, t) => {
     const relay = await s.cluster.relay();
-    const [target, witness] = (await Promise.all(
-      ["target", "witness"].map((n) => s.cluster.device(n, relay.url, UNLIMITED)),
-    )) as [Device, Device];
-    const { deviceIds, authKey } = await initAccount(target, [witness]);
-    s.secrets.addAuthKey(authKey);
-    await Promise.all([target, witness].map((d) => waitForState(d, "ONLINE")));
+    const [target, witness] = await s.pair(relay.url, ["target", "witness"], UNLIMITED);
+    const { deviceIds } = await s.account(target, [witness]);
     const socketPath = target.proc.socketPath;
 
     let done = false;

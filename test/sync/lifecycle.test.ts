@@ -134,6 +134,22 @@ describe("sync lifecycle", () => {
     assert.equal(remote.sessions.filter((s) => !s.closed).length, 1);
   });
 
+  // A Remote that loads its implementation on first use (jazz/lazyRemote.ts) is ready only later.
+  it("sync.init waits for the Remote to be ready before deriving; a second init meanwhile gets -32004", async () => {
+    let release!: () => void;
+    const remote = new LoadingRemote(new Promise((r) => (release = r)));
+    h = await harness({ remote, start: false });
+    h.manager.restore();
+    const params = { authKey: AUTH_KEY, deviceName: "laptop", platform: "linux" };
+    const first = h.manager.initialize(params);
+    const second = h.manager.initialize(params);
+    assert.equal(h.manager.state, "UNINITIALIZED");
+    release();
+    assert.equal((await first).state, "OFFLINE");
+    await assert.rejects(second, isSyncError(ErrorCode.AlreadyInitialized));
+    assert.equal(remote.opens, 1);
+  });
+
   it("a second open asked for while one is under way waits for it instead of racing it", async () => {
     const remote = new FakeRemote();
     h = await harness({ remote, start: false });
@@ -272,3 +288,22 @@ describe("state machine", () => {
     assert.ok(!TRANSITIONS.ONLINE.includes("INITIALIZING"));
   });
 });
+
+/** A FakeRemote whose deriveIdentity works only once ready() has resolved (after `loaded`). */
+class LoadingRemote extends FakeRemote {
+  private isReady = false;
+
+  constructor(private readonly loaded: Promise<void>) {
+    super();
+  }
+
+  async ready(): Promise<void> {
+    await this.loaded;
+    this.isReady = true;
+  }
+
+  override deriveIdentity(authKey: Uint8Array) {
+    if (!this.isReady) throw new Error("deriveIdentity before ready()");
+    return super.deriveIdentity(authKey);
+  }
+}

@@ -12,7 +12,13 @@ import fc from "fast-check";
 import { SqliteCache } from "../../src/cache/index.js";
 import { applyChanges } from "../../src/sync/apply.js";
 import { joinCommand, joinDevice, joinPreference, joinRecords, mergeRecord } from "../../src/sync/merge.js";
-import { commandRecord, normalize, type CommandRecord } from "../../src/sync/records.js";
+import {
+  commandRecord,
+  identicalRecords,
+  normalize,
+  sameRecord,
+  type CommandRecord,
+} from "../../src/sync/records.js";
 import type { RemoteRecord } from "../../src/sync/remote.js";
 import { tempDir } from "../helpers/tmp.js";
 import {
@@ -67,6 +73,23 @@ describe("the merge rules (sync/merge.ts)", () => {
 
   it("joins devices commutatively, associatively and idempotently", () => {
     lawsHold(deviceArb("dev-x"), joinDevice);
+  });
+
+  it("tells the same canonical form apart field by field, as its JSON would", () => {
+    const record = fc.oneof(command, preferenceArb("theme"), deviceArb("dev-x"));
+    // A pair is often equal (a copy, with keys in another order and undefined fields spelled out).
+    const copy = (r: RemoteRecord) =>
+      Object.fromEntries(Object.entries({ ...r, extra: undefined }).reverse());
+    fc.assert(
+      fc.property(record, record, fc.boolean(), (a, b, equal) => {
+        const other = (equal ? copy(a) : b) as RemoteRecord;
+        const json = JSON.stringify(normalize(a)) === JSON.stringify(normalize(other));
+        assert.equal(sameRecord(a, other), json);
+        if (identicalRecords(a, other)) assert.ok(json, "identical implies the same canonical form");
+        if (equal) assert.ok(identicalRecords(a, other), "a copy is identical");
+      }),
+      params,
+    );
   });
 
   it("a merged command carries one version's origin and one version's execution report", () => {

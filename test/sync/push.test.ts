@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
+import { LAST_CURSOR_KEY } from "../../src/cache/entryStore.js";
 import { ErrorCode, MAX_ENTRY_BASE64, SyncError } from "../../src/protocol.js";
 import { blob, command, harness, preference, pullAll, type Harness } from "./support.js";
 
@@ -140,6 +141,82 @@ describe("sync.push", () => {
     const ids = new Set(h.cache.queue.next(1000, 0).map((q) => q.id));
     for (const e of entries) assert.ok(ids.has(e.id), "queued");
     assert.equal(h.manager.getStatus().pendingUp, 51, "50 commands and the device record");
+  });
+
+  it("stores a batch under increasing cursors, with the cursor high-water mark at the last one", async () => {
+    h = await harness();
+    const before = Number(h.cache.meta.get(LAST_CURSOR_KEY));
+    const entries = Array.from({ length: 1000 }, () => command());
+    assert.equal((await h.manager.pushEntries({ entries })).synced, 1000);
+    const cursors = entries.map((e) => h.cache.entries.get({ type: "command", id: e.id })!.cursor);
+    for (let i = 1; i < cursors.length; i++) assert.ok(cursors[i]! > cursors[i - 1]!, "in push order");
+    assert.ok(cursors[0]! > before);
+    assert.equal(Number(h.cache.meta.get(LAST_CURSOR_KEY)), cursors[cursors.length - 1]);
+    const queued = new Map(h.cache.queue.next(2000, 0).map((q) => [q.id, q.cursor]));
+    for (const [i, e] of entries.entries())
+      assert.equal(queued.get(e.id), cursors[i], "queued at its cursor");
+    // After a reset the next cursors still start above them.
+    h.cache.wipe();
+    await h.manager.pushEntries({ entries: [command()] });
+    assert.ok(pullAll(h.manager).cursor! > cursors[cursors.length - 1]!);
+  });
+
+  it("fails an entry in the middle of a batch alone: the ones around it are stored and queued", async () => {
+    h = await harness();
+    const stored = command();
+    await h.manager.pushEntries({ entries: [stored] });
+    const entries = Array.from({ length: 600 }, () => command());
+    entries[300] = command({ encrypted: "not base64!" });
+    // A change the merge refuses (inside the transaction): another encrypted for a known command.
+    entries[450] = { ...stored, encrypted: blob() };
+    const result = await h.manager.pushEntries({ entries });
+    assert.equal(result.synced, 598);
+    assert.deepEqual(
+      result.errors.map((e) => [e.id, e.code]),
+      [
+        [entries[300].id, ErrorCode.EncryptionError],
+        [stored.id, ErrorCode.InvalidParams],
+      ],
+    );
+    const queued = new Set(h.cache.queue.next(2000, 0).map((q) => q.id));
+    for (const [i, e] of entries.entries()) {
+      if (i === 300 || i === 450) continue;
+      assert.ok(h.cache.entries.get({ type: "command", id: e.id }), `entry ${i} stored`);
+      assert.ok(queued.has(e.id), `entry ${i} queued`);
+    }
+    assert.equal(h.cache.entries.get({ type: "command", id: entries[300].id }), undefined);
+    const kept = h.cache.entries.get({ type: "command", id: stored.id })!.record;
+    assert.equal(kept.type === "command" && kept.encryptedPayload, stored.encrypted);
+  });
+
+  it("writes an entry changed twice in one push once, with both changes, and counts it once", async () => {
+    h = await harness();
+    const counts: number[] = [];
+    h.manager.on("entries", ({ count }) => counts.push(count));
+    const c = command();
+    const other = command();
+    const executed = { ...c, metadata: { ...c.metadata, executed: true, executedAt: 1_600_000_000_500 } };
+    const deleted = { ...c, metadata: { ...c.metadata, deletedAt: 1_600_000_000_900 } };
+    const result = await h.manager.pushEntries({ entries: [c, other, executed, deleted] });
+    assert.equal(result.synced, 4);
+    assert.deepEqual(counts, [2]);
+    const page = h.manager.pullEntries({ since: 0, types: ["command"] }).entries;
+    assert.deepEqual(
+      page.map((e) => e.id),
+      [other.id, c.id],
+      "once each, in the order of their last change",
+    );
+    const metadata = page[1]!.metadata;
+    assert.equal(metadata.executed, true);
+    assert.equal(metadata.executedAt, 1_600_000_000_500);
+    assert.equal(metadata.deletedAt, 1_600_000_000_900);
+    assert.deepEqual(
+      h.cache.queue
+        .next(10, 0)
+        .filter((q) => q.id === c.id)
+        .map((q) => q.cursor),
+      [h.cache.entries.get({ type: "command", id: c.id })!.cursor],
+    );
   });
 
   it("rate-limits over the token bucket with retryAfterMs, and recovers with time", async () => {

@@ -168,8 +168,8 @@ describe("storage faults in the manager", () => {
     await waitFor(() => manager.pendingOperations() === 0, { what: "the device record uploaded" });
     let release!: () => void;
     remote.session.uploadGate = new Promise((resolve) => (release = resolve));
-    const rounds: boolean[] = [];
-    manager.on("error", () => rounds.push(false));
+    const rounds: { code: number; reason: string }[] = [];
+    manager.on("error", (e) => rounds.push({ code: e.code, reason: e.reason }));
     await manager.pushEntries({ entries: [command()] });
     await waitFor(() => remote.session.writes.length === 2, { what: "the push written to the relay" });
     disk.fill();
@@ -181,6 +181,10 @@ describe("storage faults in the manager", () => {
       1,
       "the relay has it, the cache could not say so: still queued",
     );
+    // The disk's failure, not the relay's: sync.error, lastError and sync.now all say so.
+    assert.deepEqual(rounds[0], { code: ErrorCode.StorageUnavailable, reason: "disk_full" });
+    assert.equal(manager.healthReport().lastError?.reason, "disk_full");
+    await assert.rejects(manager.syncNow(), isStorageError("disk_full"));
 
     disk.free();
     assert.deepEqual(await manager.syncNow(), { pushed: 1, pulled: 0 });

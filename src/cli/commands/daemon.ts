@@ -95,7 +95,7 @@ async function startDaemon(ctx: CliContext, flags: DaemonFlags): Promise<StartRe
   // and show what the background daemon would only log (a misspelt key, say).
   const { config, warnings } = loadConfig(overridesOf(ctx, flags));
   for (const warning of warnings) ctx.out.warn(warning);
-  const socket = ctx.socketPath;
+  const socket = await ctx.socketPath();
   const running = await SyncClient.probe(socket);
   if (running) {
     try {
@@ -156,7 +156,7 @@ async function stop(ctx: CliContext): Promise<number> {
 }
 
 async function stopDaemon(ctx: CliContext): Promise<StopResult> {
-  const socket = ctx.socketPath;
+  const socket = await ctx.socketPath();
   let client: SyncClient;
   try {
     client = await ctx.connect();

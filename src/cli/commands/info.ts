@@ -1,8 +1,8 @@
 // Looking at the daemon: ping, status, health. ping and health never start the daemon (they
 // report on it); status does, like every command that needs the daemon to answer.
 import type { Command } from "commander";
-import { createLogUpdate } from "log-update";
-import { EVENT_NAMES, type HealthResult, type LastError, type StatusResult } from "../../protocol.js";
+import type { HealthResult, LastError, StatusResult } from "../../protocol.js";
+import { EVENT_NAMES } from "../../protocol/constants.js";
 import { ConnectionError } from "../../client/errors.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exitCodes.js";
@@ -54,7 +54,11 @@ async function status(ctx: CliContext): Promise<number> {
  */
 async function watchStatus(ctx: CliContext): Promise<number> {
   const client = await ctx.connect({ autoStart: true });
-  const screen = !ctx.json && process.stdout.isTTY === true ? createLogUpdate(process.stdout) : null;
+  // Only --watch on a terminal redraws in place: the package is not loaded otherwise.
+  const screen =
+    !ctx.json && process.stdout.isTTY === true
+      ? (await import("log-update")).createLogUpdate(process.stdout)
+      : null;
   let shown = "";
   const show = async () => {
     const status = await client.status();

@@ -1,6 +1,6 @@
 // `caro-sync relay`: a self-hosted Jazz sync server in the foreground (docs/cli.md).
 import { InvalidArgumentError, type Command } from "commander";
-import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
+import { LOG_LEVELS, type LogLevel } from "../../log/levels.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../exitCodes.js";
 import type { Action } from "../program.js";

@@ -90,7 +90,7 @@ async function repair(ctx: CliContext, flags: RepairFlags): Promise<number> {
     };
     if (invalid > 0) report.unrecovered.push(`${invalid} records of ${flags.from} are not valid entries`);
   } else {
-    const running = await SyncClient.probe(ctx.socketPath);
+    const running = await SyncClient.probe(await ctx.socketPath());
     let why: string | null;
     try {
       why = await nothingToRepair(

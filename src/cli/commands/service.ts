@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { Option, type Command } from "commander";
 import { BIN_PATH } from "../../client/launch.js";
 import { SyncClient } from "../../client/SyncClient.js";
-import { defaultPaths } from "../../config/load.js";
+import { defaultPaths } from "../../config/paths.js";
 import { DAEMON_VERSION } from "../../version.js";
 import type { CliContext } from "../context.js";
 import { EXIT, UsageError } from "../exitCodes.js";
@@ -140,7 +140,7 @@ async function install(ctx: CliContext, flags: ServiceFlags): Promise<number> {
     // A daemon the CLI started on its own owns the socket: the service's would exit 75 at once.
     if (before === null && (await daemonAnswers(ctx))) {
       notes.push(
-        `a caro-sync daemon already answers on ${ctx.socketPath}: the service cannot start while it ` +
+        `a caro-sync daemon already answers on ${await ctx.socketPath()}: the service cannot start while it ` +
           `runs; run \`caro-sync stop\`, then \`${shellLine(restartCommand(t))}\``,
       );
     }
@@ -252,7 +252,7 @@ function describeManager(m: ManagerStatus): string {
 }
 
 async function daemonAnswers(ctx: CliContext): Promise<boolean> {
-  const client = await SyncClient.probe(ctx.socketPath, 1_000).catch(() => null);
+  const client = await SyncClient.probe(await ctx.socketPath(), 1_000).catch(() => null);
   client?.close();
   return client !== null;
 }

@@ -3,7 +3,7 @@
 // Same discipline as the daemon's credentials file, with the client's own error type.
 import { join } from "node:path";
 import { z } from "zod";
-import { defaultPaths } from "../../config/load.js";
+import { defaultPaths } from "../../config/paths.js";
 import { readPrivateFile, removePrivateFile, writePrivateFile } from "../../fs/privateFile.js";
 import { KEY_BYTES, type SyncKeys } from "./keys.js";
 

@@ -98,10 +98,10 @@ export function daemonMethods(
       unsubscribe(connection);
       return { unsubscribed: true };
     },
-    "daemon.metrics": async () => ({
-      contentType: deps.metrics.registry.contentType,
-      text: await deps.metrics.registry.metrics(),
-    }),
+    "daemon.metrics": async () => {
+      const registry = await deps.metrics.registry();
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
   };
 }
 
