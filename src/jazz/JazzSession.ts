@@ -15,6 +15,7 @@ import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
   type ConnectFailure,
+  type RemoteHoldings,
   type RemoteInventory,
   type RemoteRecord,
   type RemoteSession,
@@ -65,6 +66,8 @@ export class JazzSession implements RemoteSession {
   private reconcileQueued = false;
   private deliveryQueued = false;
   private delivery: Promise<void> = Promise.resolve();
+  /** The write() running now, if any (delivery passes wait for it). */
+  private writing: Promise<void> | null = null;
   private readonly disconnectListeners = new Set<(failure: ConnectFailure) => void>();
   private readonly listeners = new Set<Listener>();
   private readonly coreSubs = new Map<string, () => void>();
@@ -150,8 +153,42 @@ export class JazzSession implements RemoteSession {
     return this.enqueue(async () => {
       if (this.closed) throw new Error("session is closed");
       if (!this.ids || !this.history) throw new Error("sync root not loaded yet; keep the records queued");
-      await writeRecords(this.node, this.ids, this.history, records, this.deps.relay.clock.now());
+      const writing = this.writeFromCache(this.ids, this.history, records);
+      this.writing = writing;
+      try {
+        await writing;
+      } finally {
+        if (this.writing === writing) this.writing = null;
+      }
     });
+  }
+
+  /**
+   * Writes records that come from the cache, which holds them or newer: the listeners are not
+   * handed them back (the echo, a merge each that changes nothing). Delivery passes wait for the
+   * write (`untilWritten`), so that none reads them between its batches.
+   */
+  private async writeFromCache(
+    ids: RootIds,
+    history: CommandHistory,
+    records: RemoteRecord[],
+  ): Promise<void> {
+    const session = this.node.currentSessionID;
+    const feeds = history.feeds();
+    const marks = [...this.listeners].flatMap(({ tracker }) =>
+      tracker && tracker.ids.root === ids.root
+        ? [{ tracker, marks: tracker.beforeOwnWrite(session, feeds) }]
+        : [],
+    );
+    await writeRecords(this.node, ids, history, records, this.deps.relay.clock.now());
+    if (this.history !== history) return;
+    const after = history.feeds();
+    for (const m of marks) m.tracker.skipWritten(m.marks, after);
+  }
+
+  /** Resolves once no write() is running (its outcome is write()'s caller's). */
+  private async untilWritten(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => undefined);
   }
 
   /**
@@ -166,14 +203,14 @@ export class JazzSession implements RemoteSession {
     throw new RemoteConnectError({ kind: "timeout", message, afterMs: timeoutMs });
   }
 
-  async inventory({ timeoutMs }: { timeoutMs: number }): Promise<RemoteInventory> {
+  async holdings({ timeoutMs }: { timeoutMs: number }): Promise<RemoteHoldings> {
     if (this.closed) throw new Error("session is closed");
+    // After the deliveries under way: a fresh device's first delivery loads the feeds it lacks
+    // (they are missing until then), and reading the history at the same time would hold it twice.
+    await this.untilDelivered();
     const connected = this.link?.isOpen === true;
     // Loads what is missing here (from the relay when connected): the probe of an incomplete account.
     await this.enqueue(() => this.reconcile());
-    // After the deliveries under way, which may be reading the whole history: reading it at the
-    // same time would hold it twice (a fresh device's first check comes while it is delivered).
-    await this.untilDelivered();
     if (connected) {
       const { present } = accountParts(this.node, this.accountId, this.canonicalRoot());
       askPeerAgain(
@@ -184,36 +221,50 @@ export class JazzSession implements RemoteSession {
       await this.untilRelayHolds(timeoutMs);
     }
     const { present, missing } = accountParts(this.node, this.accountId, this.canonicalRoot());
-    const commands = await this.historyCommands();
-    const local = { missing, commands: [...commands.local.values()] };
-    if (!this.link?.isOpen || !commands.relay) return { local, relay: null };
-    const relay = {
-      missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)],
-      commands: [...commands.relay.values()],
+    if (!this.link?.isOpen) return { local: { missing }, relay: null };
+    return {
+      local: { missing },
+      relay: { missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)] },
     };
-    return { local, relay };
+  }
+
+  async inventory({ timeoutMs }: { timeoutMs: number }): Promise<RemoteInventory> {
+    const held = await this.holdings({ timeoutMs });
+    const commands = await this.historyCommands();
+    const local = { missing: held.local.missing, commands: [...commands.local.values()] };
+    if (!held.relay || !this.link?.isOpen || !commands.relay) return { local, relay: null };
+    // The relay holding every feed in full (the usual case) holds the same commands: the same list.
+    const relayCommands = commands.relay === commands.local ? local.commands : [...commands.relay.values()];
+    return { local, relay: { missing: held.relay.missing, commands: relayCommands } };
   }
 
   /**
    * Every command of the history this node holds, and those in the transactions the relay holds
-   * (null when not connected), merged by id: each feed loaded in turn, read, and unloaded again.
+   * (null when not connected; the same map when it holds them all), merged by id: each feed loaded
+   * in turn, read, and unloaded again.
    */
   private async historyCommands(): Promise<{
     local: Map<string, CommandRecord>;
     relay: Map<string, CommandRecord> | null;
   }> {
     const local = new Map<string, CommandRecord>();
-    let relay: Map<string, CommandRecord> | null = this.link?.isOpen ? new Map() : null;
     const history = this.history;
-    if (!history) return { local, relay };
-    await inTurns(history.feeds(), FEED_LOADS_AT_ONCE, async (id) => {
+    if (!history) return { local, relay: this.link?.isOpen ? local : null };
+    const feeds = history.feeds();
+    // The usual case: the relay holds every feed in full (what it holds only grows while connected),
+    // so it holds the very commands read here: `local` itself, read once.
+    const parts = feeds.map((id) => ({ part: "commandHistory" as const, id }));
+    const heldInFull = missingOnPeer(this.node, RELAY_PEER_ID, parts).length === 0;
+    let relay: Map<string, CommandRecord> | null = !this.link?.isOpen ? null : heldInFull ? local : new Map();
+    await inTurns(feeds, FEED_LOADS_AT_ONCE, async (id) => {
       if (this.closed) return;
       const unpin = history.pin(id);
       try {
         if (!(await this.loadFeed(id)) || this.closed) return;
         for (const c of feedCommands(this.node, id)) mergeInto(local, c);
         if (!this.link?.isOpen) relay = null;
-        if (relay) for (const c of feedCommandsOnPeer(this.node, RELAY_PEER_ID, id)) mergeInto(relay, c);
+        if (relay && relay !== local)
+          for (const c of feedCommandsOnPeer(this.node, RELAY_PEER_ID, id)) mergeInto(relay, c);
       } finally {
         unpin();
       }
@@ -433,6 +484,7 @@ export class JazzSession implements RemoteSession {
    * few at a time and unloaded again.
    */
   private async deliverNew(): Promise<void> {
+    await this.untilWritten();
     const ids = this.ids;
     const history = this.history;
     if (this.closed || !ids || !history) return;
@@ -452,6 +504,8 @@ export class JazzSession implements RemoteSession {
       const unpin = history.pin(id);
       try {
         if (!(await this.loadFeed(id)) || this.closed || this.history !== history) return;
+        await this.untilWritten();
+        if (this.closed || this.history !== history) return;
         entries.forEach((entry, i) => this.hand(entry, trackers[i]!.collectCommands([id])));
       } finally {
         unpin();

@@ -10,6 +10,7 @@ import {
   editsByKey,
   feedSessionLogs,
   heldLocally,
+  isAvailable,
   subscribeToCoValue,
   type FeedItem,
   type HeldState,
@@ -159,9 +160,16 @@ export class FeedCursor {
   readNew(visit: (entry: CommandRecord) => void): boolean {
     const feed = contentOf<RawCoStream>(this.node, this.feedId);
     if (!feed) return false;
+    let partial = false;
     for (const [session, items] of feedSessionLogs(feed)) {
       const pos = this.positions.get(session);
       let start = pos?.count ?? 0;
+      // Fewer items than were read: the feed is being loaded again (after an unload) and is not all
+      // in memory yet. What it holds so far was read; reading it again would deliver it twice.
+      if (start > items.length) {
+        partial = true;
+        continue;
+      }
       if (pos && start > 0 && !sameStamp(items[start - 1], pos.last)) start = 0;
       if (start >= items.length) continue;
       for (let i = start; i < items.length; i++) {
@@ -171,14 +179,46 @@ export class FeedCursor {
       this.seen += items.length - (pos?.count ?? 0);
       this.positions.set(session, { count: items.length, last: stamp(items[items.length - 1]) });
     }
-    this.read = heldLocally(this.node, this.feedId);
+    if (!partial) this.read = heldLocally(this.node, this.feedId);
     return true;
+  }
+
+  /** Items of `session` the feed holds in memory now, and whether all of them have been read. */
+  sessionState(session: string): { items: number; read: boolean } {
+    const feed = contentOf<RawCoStream>(this.node, this.feedId);
+    const items = (feed && sessionLog(feed, session)?.length) ?? 0;
+    return { items, read: (this.positions.get(session)?.count ?? 0) === items };
+  }
+
+  /**
+   * Counts every item of `session` the feed holds as read without reading it: what this process
+   * has just written there, which came from the cache. `upToDate`: whether everything else the
+   * node held was read before that write; only then is the feed up to date after it.
+   */
+  skipSession(session: string, upToDate: boolean): void {
+    const feed = contentOf<RawCoStream>(this.node, this.feedId);
+    const items = feed && sessionLog(feed, session);
+    if (!items) return;
+    this.seen += items.length - (this.positions.get(session)?.count ?? 0);
+    this.positions.set(session, { count: items.length, last: stamp(items[items.length - 1]) });
+    if (!upToDate) return;
+    const now = heldLocally(this.node, this.feedId);
+    // Only this session's transactions: others that arrived meanwhile are still to be read.
+    const before = this.read ?? { header: now.header, sessions: {} };
+    this.read = {
+      header: now.header,
+      sessions: { ...before.sessions, [session]: now.sessions[session] ?? 0 },
+    };
   }
 
   /** True when everything the node holds of the feed (loaded or not) has been read. */
   isUpToDate(): boolean {
     return this.read !== null && sameHeld(this.read, heldLocally(this.node, this.feedId));
   }
+}
+
+function sessionLog(feed: RawCoStream, session: string): readonly FeedItem[] | undefined {
+  return feedSessionLogs(feed).find(([s]) => s === session)?.[1];
 }
 
 type ItemStamp = { session: string; txIndex: number; madeAt: number };
@@ -241,6 +281,15 @@ export class FeedIndex {
  * FeedCursor, one per feed of the history) and preferences or devices whose value changed since
  * the last delivery.
  */
+/** What RecordTracker.beforeOwnWrite found, for skipWritten. */
+export interface OwnWriteMarks {
+  session: string;
+  /** The history's feeds before the write: any other is one the write created. */
+  known: ReadonlySet<string>;
+  /** Feeds whose items of the session were all read, and whether each was up to date. */
+  caughtUp: Map<string, boolean>;
+}
+
 export class RecordTracker {
   private readonly cursors = new Map<string, FeedCursor>();
   private readonly sentPreferences = new Map<string, string>();
@@ -261,6 +310,35 @@ export class RecordTracker {
     const commands = new Map<string, CommandRecord>();
     for (const id of feeds) this.cursor(id).readNew((record) => mergeInto(commands, record));
     return [...commands.values()];
+  }
+
+  /**
+   * Before this process writes records from the cache into the history (JazzSession.write): for
+   * each feed in memory, whether every item of `session` (this node's) was read, and the feed up
+   * to date. Hand the result to skipWritten after the write.
+   */
+  beforeOwnWrite(session: string, feeds: readonly string[]): OwnWriteMarks {
+    const marks: OwnWriteMarks = { session, known: new Set(feeds), caughtUp: new Map() };
+    for (const id of feeds) {
+      if (!isAvailable(this.node, id)) continue;
+      const cursor = this.cursor(id);
+      if (cursor.sessionState(session).read) marks.caughtUp.set(id, this.hasRead(id));
+    }
+    return marks;
+  }
+
+  /**
+   * After that write: what it added is counted as read, in the feeds that were caught up and in
+   * those it created. Those records came from the cache, which holds them (or newer) already:
+   * delivering them back (the echo) would cost a merge each and change nothing. Records this
+   * session wrote for other reasons (a stale root replayed) were written outside such a write,
+   * so a feed holding some unread is not caught up, and they are delivered as usual.
+   */
+  skipWritten(marks: OwnWriteMarks, feeds: readonly string[]): void {
+    for (const id of feeds) {
+      const upToDate = marks.known.has(id) ? marks.caughtUp.get(id) : true;
+      if (upToDate !== undefined) this.cursor(id).skipSession(marks.session, upToDate);
+    }
   }
 
   /** True when everything this node holds of the feed has been collected. */

@@ -11,6 +11,7 @@ import type {
   ConnectFailure,
   Remote,
   RemoteIdentity,
+  RemoteHoldings,
   RemoteInventory,
   RemoteRecord,
   RemoteSession,
@@ -125,6 +126,11 @@ export class RemoteLink {
   /** Resolves once the open session has delivered what it holds (RemoteSession.untilDelivered). */
   async untilDelivered(): Promise<void> {
     await this.session?.untilDelivered?.();
+  }
+
+  /** What is missing where (RemoteSession.holdings); null when no session is open. */
+  async holdings(timeoutMs: number): Promise<RemoteHoldings | null> {
+    return this.session ? await this.session.holdings({ timeoutMs }) : null;
   }
 
   /** What is held where (RemoteSession.inventory); null when no session is open. */

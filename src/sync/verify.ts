@@ -90,14 +90,15 @@ async function snapshot(deps: VerifyDeps, waitMs: number): Promise<Snapshot> {
   await turn();
   const inv = await deps.inventory(waitMs);
   const byId = (list: readonly CommandRecord[]) => new Map(list.map((c) => [c.id, c]));
-  return {
-    inv,
-    cache,
-    evicted,
-    queued,
-    jazz: inv ? byId(inv.local.commands) : null,
-    relay: inv?.relay ? byId(inv.relay.commands) : null,
-  };
+  const jazz = inv ? byId(inv.local.commands) : null;
+  // The same list when the relay holds every command this device holds (remote.ts): one map, and
+  // its fingerprints and digests computed once.
+  const relay = inv?.relay
+    ? inv.relay.commands === inv.local.commands
+      ? jazz
+      : byId(inv.relay.commands)
+    : null;
+  return { inv, cache, evicted, queued, jazz, relay };
 }
 
 interface Gap {
@@ -164,16 +165,18 @@ async function report(snap: Snapshot, now: number): Promise<Omit<VerifyResult, "
         ...(snap.inv.relay?.missing ?? []).map((m) => ({ where: "relay" as const, ...m })),
       ]
     : [];
+  const jazzLines = fingerprints(snap.jazz);
   const lines = {
     cache: fingerprints(snap.cache),
-    jazz: fingerprints(snap.jazz),
-    relay: fingerprints(snap.relay),
+    jazz: jazzLines,
+    relay: snap.relay === snap.jazz ? jazzLines : fingerprints(snap.relay),
   };
   await turn();
   const commands = gaps(snap, lines);
   await turn();
   const of = (m: Map<string, CommandRecord> | null, l: Lines) => m && summaries(m.values(), l ?? undefined);
-  const [c, j, r] = [of(snap.cache, lines.cache)!, of(snap.jazz, lines.jazz), of(snap.relay, lines.relay)];
+  const [c, j] = [of(snap.cache, lines.cache)!, of(snap.jazz, lines.jazz)];
+  const r = snap.relay === snap.jazz ? j : of(snap.relay, lines.relay);
   const none = summarize([]);
   const at = (s: ReturnType<typeof of>, device: string) => (s ? (s.byDevice.get(device) ?? none) : null);
   const devices = [
