@@ -98,6 +98,27 @@ export async function waitIdle(
   );
 }
 
+/**
+ * Waits until the processes are idle and their RSS has settled: no reading in the last
+ * `windowS` seconds (one a second) more than 1 MiB from the others. A daemon gives memory back once
+ * idle (src/runtime/idleCollector.ts, a second or two after a burst), so idle RSS is read after that.
+ */
+export async function waitSettled(pids: readonly number[], opts: { windowS?: number } = {}): Promise<void> {
+  const windowS = opts.windowS ?? 5;
+  await waitIdle(pids);
+  const readings: number[][] = pids.map(() => []);
+  await waitFor(
+    () =>
+      pids.every((pid, i) => {
+        const seen = readings[i]!;
+        seen.push(readRss(pid).rss);
+        if (seen.length > windowS) seen.shift();
+        return seen.length === windowS && Math.max(...seen) - Math.min(...seen) <= 1;
+      }),
+    { timeoutMs: 120_000, intervalMs: 1000, what: "the processes' memory to settle" },
+  );
+}
+
 /** A message from a benchmark child process (bench/baselines/*): `event` names it. */
 export type ChildMessage = { event: string } & Record<string, unknown>;
 

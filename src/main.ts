@@ -25,6 +25,7 @@ import { SyncManager } from "./sync/SyncManager.js";
 import { cryptoModeFromEnv } from "./jazz/cryptoMode.js";
 import { LazyJazzRemote } from "./jazz/lazyRemote.js";
 import { DAEMON_VERSION } from "./version.js";
+import { startIdleCollector } from "./runtime/idleCollector.js";
 
 /** Exit codes of the daemon process (sysexits.h where one fits). */
 export const EXIT = {
@@ -255,6 +256,8 @@ export async function startDaemon(deps: {
     { socket: config.socketPath, state: manager.state, version: DAEMON_VERSION },
     "caro-sync daemon ready",
   );
+  // Memory back to the system once a burst of work is over (runtime/idleCollector.ts).
+  const stopIdleCollector = startIdleCollector({ clock });
 
   // Ordered, best-effort: stop serving metrics (its gauges read the cache), stop accepting and
   // drain in-flight requests, stop connecting and make the final upload, close the sync side
@@ -262,6 +265,7 @@ export async function startDaemon(deps: {
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
+      stopIdleCollector();
       let code: number = EXIT.ok;
       await metricsServer?.close();
       try {

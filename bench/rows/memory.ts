@@ -1,15 +1,16 @@
-// Idle memory: RSS of the first device (A) and the fresh device (B) once the history has synced and
-// both have settled, at a small count and at the run's count; the growth per entry between the
-// two. Against Atuin's daemon, ~40 MB at 60k entries, a fixed reference figure (not measured here):
-// the ratio compares our RSS interpolated at 60k (the larger of A and B) with it. For scale, the
-// raw jazz-tools writer and reader holding the same history are measured too (Jazz alone).
+// Idle memory: RSS of the first device (A) and the fresh device (B) once the history has synced, both
+// are idle and their RSS has settled (support.ts waitSettled), at a small count and at the run's
+// count; the growth per entry between the two. Against Atuin's daemon, ~40 MB at 60k entries, a
+// fixed reference figure (not measured here): the ratio compares our RSS interpolated at 60k (the
+// larger of A and B) with it. For scale, the raw jazz-tools writer and reader holding the same
+// history are measured too (Jazz alone).
 // The RSS of a daemon never initialised (no account) is recorded too, as the curve's floor.
 // With --heap-snapshot DIR, both daemons write a heap snapshot at the run's count (bench/heapSummary.ts).
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { runDaemonHistory, type DaemonHistory, type Device } from "../scenarios/daemonHistory.js";
 import { fmtEntries, fmtMiB, type Row, type Sample } from "../row.js";
-import { readRss, waitIdle } from "../support.js";
+import { readRss, waitSettled } from "../support.js";
 import { waitFor } from "../../test/helpers/wait.js";
 import type { RunContext } from "../context.js";
 
@@ -44,7 +45,7 @@ export const memory: Row = {
     const jazz = await ctx.jazzHistory();
     const history = await ctx.daemonHistory();
     Object.assign(out, await idleRss(history, large, true));
-    await waitIdle([jazz.writer.pid, jazz.reader.pid]);
+    await waitSettled([jazz.writer.pid, jazz.reader.pid]);
     out.jazzWriter = readRss(jazz.writer.pid).rss;
     out.jazzReader = readRss(jazz.reader.pid).rss;
     if (ctx.opts.heapSnapshotDir) await heapSnapshots(ctx, [history.a, history.b]);
@@ -77,7 +78,7 @@ export const memory: Row = {
  */
 async function idleRss(history: DaemonHistory, n: number, detail = false): Promise<Sample> {
   const devices = { a: history.a, b: history.b };
-  await waitIdle(Object.values(devices).map((d) => d.daemon.child.pid!));
+  await waitSettled(Object.values(devices).map((d) => d.daemon.child.pid!));
   const out: Sample = {};
   for (const [name, device] of Object.entries(devices)) {
     const rss = readRss(device.daemon.child.pid!);

@@ -32,6 +32,7 @@ export interface WriteHealthOptions {
 
 export class WriteHealth {
   private current: StorageFault | null = null;
+  private everFaulted = false;
   private probeWrite: (() => void) | null = null;
   private readonly now: () => number;
 
@@ -42,6 +43,11 @@ export class WriteHealth {
   /** The remembered fault: the last write failed with it and none has succeeded since. */
   get fault(): StorageFault | null {
     return this.current;
+  }
+
+  /** Whether any fault was remembered since this WriteHealth was made, even one cleared since. */
+  get hasFaulted(): boolean {
+    return this.everFaulted;
   }
 
   /**
@@ -127,6 +133,7 @@ export class WriteHealth {
   private remember(reason: StorageFaultReason, cause?: unknown): StorageFault {
     if (this.current?.reason === reason) return this.current;
     this.current = { store: this.opts.store, reason, at: this.now() };
+    this.everFaulted = true;
     this.opts.onChange?.(this.current, cause);
     return this.current;
   }

@@ -1,5 +1,13 @@
 // RemoteSession over one logged-in Jazz node: the relay link, the canonical root, writes, upload
 // confirmation and incremental delivery of records. Created by JazzSyncService.open().
+//
+// Memory: of the command history (commandHistory.ts) only the live shard stays in memory. Every
+// other feed is loaded when a listener has not read all of it (the first delivery after start, a
+// change from another device) or for the inventory, then unloaded again (cojsonAdapter.ts
+// `unloadCoValue`): the daemon's cache holds every record anyway. cojson keeps a shell of each
+// unloaded feed that knows what this node holds of it, asks the relay about it on every reconnect,
+// and brings it back from storage when the relay sends something new for it (which the feed's
+// subscription then delivers).
 import type { LocalNode, RawCoList } from "cojson";
 import type { Account, JazzContextWithAccount } from "jazz-tools";
 import type { Logger } from "../log/logger.js";
@@ -7,6 +15,7 @@ import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
   type ConnectFailure,
+  type RemoteHoldings,
   type RemoteInventory,
   type RemoteRecord,
   type RemoteSession,
@@ -19,18 +28,29 @@ import {
   contentOf,
   isAvailable,
   isUploadComplete,
+  loadCoValue,
   onPeerHeldChange,
   onUploadStateChange,
   subscribeToCoValue,
+  unloadCoValue,
+  untilStreamed,
 } from "./cojsonAdapter.js";
+import { CommandHistory } from "./commandHistory.js";
+import { mergeInto } from "./rootFolds.js";
 import { openRelayLink, RELAY_PEER_ID, type RelayConnector, type RelayLink } from "./relayLink.js";
 import { loadDeviceMaps, loadRoot } from "./rootLoad.js";
-import { FeedIndex, RecordTracker, type RootIds } from "./rootRecords.js";
-import { alreadyMerged, mergeStaleRoot, rootHistory } from "./rootReconcile.js";
+import { RecordTracker, type RootIds } from "./rootRecords.js";
+import { alreadyMerged, loadStaleHistory, mergeStaleRoot, rootHistory } from "./rootReconcile.js";
 import { writeRecords, yieldToLoop } from "./rootWriter.js";
 
 /** Records per onRecords call. */
 const DELIVERY_CHUNK = 5000;
+/** Feeds of the history loaded at once when reading them (each up to a shard's worth of memory). */
+const FEED_LOADS_AT_ONCE = 2;
+/** Bound on loading one feed completely (a relay gone mid-stream would leave it waiting). */
+const FEED_LOAD_TIMEOUT_MS = 60_000;
+
+type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
 
 type Listener = { deliver: (records: RemoteRecord[]) => void; tracker: RecordTracker | null };
 
@@ -40,16 +60,22 @@ export class JazzSession implements RemoteSession {
   private link: RelayLink | null;
   private connecting: Promise<void> | null = null;
   private ids: RootIds | null = null;
-  private index: FeedIndex | null = null;
+  private history: CommandHistory | null = null;
   private closed = false;
   private serial: Promise<unknown> = Promise.resolve();
   private reconcileQueued = false;
   private deliveryQueued = false;
+  private delivery: Promise<void> = Promise.resolve();
+  /** The write() running now, if any (delivery passes wait for it). */
+  private writing: Promise<void> | null = null;
   private readonly disconnectListeners = new Set<(failure: ConnectFailure) => void>();
   private readonly listeners = new Set<Listener>();
   private readonly coreSubs = new Map<string, () => void>();
   private loadingDevices = false;
   private readonly offAccount: () => void;
+  private readonly offUploads: () => void;
+  /** Feeds cojson refused to unload because the relay has not acknowledged them yet. */
+  private readonly awaitingAck = new Map<string, () => void>();
 
   constructor(
     private readonly ctx: JazzContextWithAccount<Account>,
@@ -58,6 +84,10 @@ export class JazzSession implements RemoteSession {
       logger: Logger;
       closeStorage: () => void;
       link: RelayLink | null;
+      /** Items per shard of the history (commandHistory.ts SHARD_ENTRIES; smaller in tests). */
+      shardEntries?: number;
+      /** False once unloading could lose data (a failed write to Jazz's storage): keep it all. */
+      mayUnload?: () => boolean;
     },
   ) {
     this.node = ctx.node;
@@ -65,6 +95,10 @@ export class JazzSession implements RemoteSession {
     this.link = null;
     if (deps.link) this.adoptLink(deps.link);
     this.offAccount = subscribeToCoValue(this.node, this.accountId, () => this.queueReconcile());
+    // A feed is unloaded only once the relay holds all of it: try again when everything is uploaded.
+    this.offUploads = onUploadStateChange(this.node, (uploaded) => {
+      if (uploaded) setImmediate(() => this.unloadIdle());
+    });
   }
 
   /** Finds and loads the root (first reconciliation); called once by JazzSyncService.open. */
@@ -118,9 +152,43 @@ export class JazzSession implements RemoteSession {
     if (records.length === 0) return Promise.resolve();
     return this.enqueue(async () => {
       if (this.closed) throw new Error("session is closed");
-      if (!this.ids || !this.index) throw new Error("sync root not loaded yet; keep the records queued");
-      await writeRecords(this.node, this.ids, this.index, records, this.deps.relay.clock.now());
+      if (!this.ids || !this.history) throw new Error("sync root not loaded yet; keep the records queued");
+      const writing = this.writeFromCache(this.ids, this.history, records);
+      this.writing = writing;
+      try {
+        await writing;
+      } finally {
+        if (this.writing === writing) this.writing = null;
+      }
     });
+  }
+
+  /**
+   * Writes records that come from the cache, which holds them or newer: the listeners are not
+   * handed them back (the echo, a merge each that changes nothing). Delivery passes wait for the
+   * write (`untilWritten`), so that none reads them between its batches.
+   */
+  private async writeFromCache(
+    ids: RootIds,
+    history: CommandHistory,
+    records: RemoteRecord[],
+  ): Promise<void> {
+    const session = this.node.currentSessionID;
+    const feeds = history.feeds();
+    const marks = [...this.listeners].flatMap(({ tracker }) =>
+      tracker && tracker.ids.root === ids.root
+        ? [{ tracker, marks: tracker.beforeOwnWrite(session, feeds) }]
+        : [],
+    );
+    await writeRecords(this.node, ids, history, records, this.deps.relay.clock.now());
+    if (this.history !== history) return;
+    const after = history.feeds();
+    for (const m of marks) m.tracker.skipWritten(m.marks, after);
+  }
+
+  /** Resolves once no write() is running (its outcome is write()'s caller's). */
+  private async untilWritten(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => undefined);
   }
 
   /**
@@ -135,8 +203,11 @@ export class JazzSession implements RemoteSession {
     throw new RemoteConnectError({ kind: "timeout", message, afterMs: timeoutMs });
   }
 
-  async inventory({ timeoutMs }: { timeoutMs: number }): Promise<RemoteInventory> {
+  async holdings({ timeoutMs }: { timeoutMs: number }): Promise<RemoteHoldings> {
     if (this.closed) throw new Error("session is closed");
+    // After the deliveries under way: a fresh device's first delivery loads the feeds it lacks
+    // (they are missing until then), and reading the history at the same time would hold it twice.
+    await this.untilDelivered();
     const connected = this.link?.isOpen === true;
     // Loads what is missing here (from the relay when connected): the probe of an incomplete account.
     await this.enqueue(() => this.reconcile());
@@ -150,15 +221,74 @@ export class JazzSession implements RemoteSession {
       await this.untilRelayHolds(timeoutMs);
     }
     const { present, missing } = accountParts(this.node, this.accountId, this.canonicalRoot());
-    const feed = present.find((p) => p.part === "commandHistory")?.id;
-    const local = { missing, commands: feed ? feedCommands(this.node, feed) : [] };
-    await yieldToLoop(); // ~0.5 s at 100k each: let the link answer its pings in between
-    if (!this.link?.isOpen) return { local, relay: null };
-    const relay = {
-      missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)],
-      commands: feed ? feedCommandsOnPeer(this.node, RELAY_PEER_ID, feed) : [],
+    if (!this.link?.isOpen) return { local: { missing }, relay: null };
+    return {
+      local: { missing },
+      relay: { missing: [...missing, ...missingOnPeer(this.node, RELAY_PEER_ID, present)] },
     };
+  }
+
+  async inventory({ timeoutMs }: { timeoutMs: number }): Promise<RemoteInventory> {
+    const held = await this.holdings({ timeoutMs });
+    const commands = await this.historyCommands();
+    const local = { missing: held.local.missing, commands: [...commands.local.values()] };
+    if (!held.relay || !this.link?.isOpen || !commands.relay) return { local, relay: null };
+    // The relay holding every feed in full (the usual case) holds the same commands: the same list.
+    const relayCommands = commands.relay === commands.local ? local.commands : [...commands.relay.values()];
+    return { local, relay: { missing: held.relay.missing, commands: relayCommands } };
+  }
+
+  /**
+   * Every command of the history this node holds, and those in the transactions the relay holds
+   * (null when not connected; the same map when it holds them all), merged by id: each feed loaded
+   * in turn, read, and unloaded again.
+   */
+  private async historyCommands(): Promise<{
+    local: Map<string, CommandRecord>;
+    relay: Map<string, CommandRecord> | null;
+  }> {
+    const local = new Map<string, CommandRecord>();
+    const history = this.history;
+    if (!history) return { local, relay: this.link?.isOpen ? local : null };
+    const feeds = history.feeds();
+    // The usual case: the relay holds every feed in full (what it holds only grows while connected),
+    // so it holds the very commands read here: `local` itself, read once.
+    const parts = feeds.map((id) => ({ part: "commandHistory" as const, id }));
+    const heldInFull = missingOnPeer(this.node, RELAY_PEER_ID, parts).length === 0;
+    let relay: Map<string, CommandRecord> | null = !this.link?.isOpen ? null : heldInFull ? local : new Map();
+    await inTurns(feeds, FEED_LOADS_AT_ONCE, async (id) => {
+      if (this.closed) return;
+      const unpin = history.pin(id);
+      try {
+        if (!(await this.loadFeed(id)) || this.closed) return;
+        for (const c of feedCommands(this.node, id)) mergeInto(local, c);
+        if (!this.link?.isOpen) relay = null;
+        if (relay && relay !== local)
+          for (const c of feedCommandsOnPeer(this.node, RELAY_PEER_ID, id)) mergeInto(relay, c);
+      } finally {
+        unpin();
+      }
+      this.unloadIdle([id]);
+      await yieldToLoop(); // let the link answer its pings in between
+    });
     return { local, relay };
+  }
+
+  /** Resolves once no delivery pass is running or waiting (each pass loads what listeners lack). */
+  async untilDelivered(): Promise<void> {
+    for (let pass = this.delivery; ; pass = this.delivery) {
+      await pass;
+      if (pass === this.delivery && !this.deliveryQueued) return;
+    }
+  }
+
+  /**
+   * How many feeds the command history has, and how many of them are in memory now (the live shard,
+   * and any being read). Not part of RemoteSession: for tests and diagnostics.
+   */
+  historyInMemory(): { feeds: number; loaded: number } {
+    const feeds = this.history?.feeds() ?? [];
+    return { feeds: feeds.length, loaded: feeds.filter((id) => isAvailable(this.node, id)).length };
   }
 
   onRecords(listener: (records: RemoteRecord[]) => void): () => void {
@@ -174,9 +304,12 @@ export class JazzSession implements RemoteSession {
     this.listeners.clear();
     this.disconnectListeners.clear();
     this.offAccount();
-    for (const off of this.coreSubs.values()) off();
+    this.offUploads();
+    for (const off of [...this.coreSubs.values(), ...this.awaitingAck.values()]) off();
     this.coreSubs.clear();
+    this.awaitingAck.clear();
     await this.serial.catch(() => undefined);
+    await this.delivery;
     this.disconnect();
     try {
       await this.ctx.logOut();
@@ -263,9 +396,10 @@ export class JazzSession implements RemoteSession {
     if (account.get("root") !== canonical) account.set("root", canonical as never, "trusting");
     for (const staleId of stale) {
       const staleIds = await loadRoot(this.node, staleId, skipPeer);
-      if (!staleIds || !this.ids || !this.index || alreadyMerged(this.node, staleIds, canonical)) continue;
-      const into = { ids: this.ids, index: this.index };
-      const written = await mergeStaleRoot(this.node, staleIds, into, this.deps.relay.clock.now());
+      if (!staleIds || !this.history) continue;
+      if (!(await loadStaleHistory(this.node, staleIds, (id) => this.loadFeed(id)))) continue;
+      if (alreadyMerged(this.node, staleIds, canonical)) continue;
+      const written = await mergeStaleRoot(this.node, staleIds, this.history, this.deps.relay.clock.now());
       this.deps.logger.info(
         { stale: staleId, canonical, written },
         "replayed a stale root into the account's root",
@@ -277,9 +411,50 @@ export class JazzSession implements RemoteSession {
     for (const off of this.coreSubs.values()) off();
     this.coreSubs.clear();
     this.ids = ids;
-    this.index = new FeedIndex(this.node, ids.feed);
-    for (const id of [ids.root, ids.feed, ids.preferences, ids.entries, ids.devices]) this.watch(id);
+    this.history = new CommandHistory(this.node, ids, (id) => this.loadFeed(id), this.deps.shardEntries);
+    for (const id of [ids.root, ids.preferences, ids.entries, ids.devices]) this.watch(id);
     this.queueDelivery();
+  }
+
+  /**
+   * Loads a feed of the history completely: from storage (a feed unloaded or written here), else
+   * from the relay while connected. False when it is not available (or not complete in time).
+   */
+  private async loadFeed(id: string): Promise<boolean> {
+    const skipPeer = this.link?.isOpen ? undefined : RELAY_PEER_ID;
+    if (!(await loadCoValue(this.node, id, skipPeer))) return false;
+    return withDeadline(
+      untilStreamed(this.node, id).then(() => true),
+      { ms: FEED_LOAD_TIMEOUT_MS, clock: this.deps.relay.clock, onTimeout: () => false },
+    );
+  }
+
+  /**
+   * Unloads every feed of the history (or of `feeds`) that is in memory, not in use (the live
+   * shard, or being read) and read by every listener. A feed cojson refuses to unload (the relay
+   * has not acknowledged all of it yet) is tried again when the relay's acknowledgement changes,
+   * and when cojson says everything is uploaded. Its subscription is moved to the shell, which
+   * hears of the feed coming back.
+   */
+  private unloadIdle(feeds?: readonly string[]): void {
+    const history = this.history;
+    if (this.closed || !history || this.deps.mayUnload?.() === false) return;
+    const listeners = [...this.listeners];
+    for (const id of feeds ?? history.feeds()) {
+      if (!isAvailable(this.node, id) || history.isInUse(id)) continue;
+      if (!listeners.every((entry) => entry.tracker?.hasRead(id))) continue;
+      this.coreSubs.get(id)?.();
+      this.coreSubs.delete(id);
+      const unloaded = unloadCoValue(this.node, id);
+      this.watch(id);
+      if (unloaded || this.awaitingAck.has(id) || !this.link?.isOpen) continue;
+      const off = onPeerHeldChange(this.node, RELAY_PEER_ID, id, () => {
+        off();
+        this.awaitingAck.delete(id);
+        setImmediate(() => this.unloadIdle([id]));
+      });
+      this.awaitingAck.set(id, off);
+    }
   }
 
   private watch(id: string): void {
@@ -290,31 +465,75 @@ export class JazzSession implements RemoteSession {
     );
   }
 
+  /** Queues one delivery pass after those running (at most one waits). */
   private queueDelivery(): void {
     if (this.deliveryQueued || this.closed) return;
     this.deliveryQueued = true;
-    setImmediate(() => {
-      this.deliveryQueued = false;
-      this.deliverNew();
-    });
+    this.delivery = this.delivery
+      .then(yieldToLoop)
+      .then(() => {
+        this.deliveryQueued = false;
+        return this.deliverNew();
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "delivering records failed; will retry"));
   }
 
-  /** Hands every listener what is new since its last delivery. */
-  private deliverNew(): void {
+  /**
+   * Hands every listener what is new since its last delivery: first what is in memory (with
+   * preferences and devices), then the feeds of the history some listener has not read, loaded a
+   * few at a time and unloaded again.
+   */
+  private async deliverNew(): Promise<void> {
+    await this.untilWritten();
     const ids = this.ids;
-    if (this.closed || !ids) return;
+    const history = this.history;
+    if (this.closed || !ids || !history) return;
     this.watchDevices(ids);
-    for (const entry of this.listeners) {
+    await this.loadShardLists(history);
+    const feeds = history.feeds();
+    for (const id of feeds) this.watch(id);
+    const entries = [...this.listeners];
+    const trackers = entries.map((entry) => {
       if (entry.tracker?.ids.root !== ids.root) entry.tracker = new RecordTracker(this.node, ids);
-      const records = entry.tracker.collect();
-      for (let i = 0; i < records.length && this.listeners.has(entry); i += DELIVERY_CHUNK) {
-        try {
-          entry.deliver(records.slice(i, i + DELIVERY_CHUNK));
-        } catch (err) {
-          this.deps.logger.error({ err }, "onRecords listener threw");
-        }
+      return entry.tracker;
+    });
+    entries.forEach((entry, i) => this.hand(entry, trackers[i]!.collect(feeds)));
+    const unread = feeds.filter((id) => trackers.some((t) => !t.hasRead(id)));
+    await inTurns(unread, FEED_LOADS_AT_ONCE, async (id) => {
+      if (this.closed || this.history !== history) return;
+      const unpin = history.pin(id);
+      try {
+        if (!(await this.loadFeed(id)) || this.closed || this.history !== history) return;
+        await this.untilWritten();
+        if (this.closed || this.history !== history) return;
+        entries.forEach((entry, i) => this.hand(entry, trackers[i]!.collectCommands([id])));
+      } finally {
+        unpin();
+      }
+      this.unloadIdle([id]);
+    });
+    this.unloadIdle(feeds);
+  }
+
+  /** Gives `records` to a listener still subscribed, in chunks. */
+  private hand(entry: Listener, records: RemoteRecord[]): void {
+    for (let i = 0; i < records.length && this.listeners.has(entry); i += DELIVERY_CHUNK) {
+      try {
+        entry.deliver(records.slice(i, i + DELIVERY_CHUNK));
+      } catch (err) {
+        this.deps.logger.error({ err }, "onRecords listener threw");
       }
     }
+  }
+
+  /** Loads the shard lists that are not in memory (another device's, set since the root loaded). */
+  private async loadShardLists(history: CommandHistory): Promise<void> {
+    const skipPeer = this.link?.isOpen ? undefined : RELAY_PEER_ID;
+    for (const id of history.lists()) {
+      if (isAvailable(this.node, id)) continue;
+      if (await loadCoValue(this.node, id, skipPeer)) this.watch(id);
+    }
+    for (const id of history.lists()) this.watch(id);
   }
 
   /** Subscribes to every DeviceRecord in the list, loading new ones (they may come from the relay). */
@@ -340,4 +559,17 @@ export class JazzSession implements RemoteSession {
         this.deps.logger.warn({ err }, "could not load a device record");
       });
   }
+}
+
+/** Runs `work` on every item, at most `atOnce` at a time; resolves when all are done. */
+async function inTurns<T>(
+  items: readonly T[],
+  atOnce: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
 }

@@ -63,6 +63,8 @@ export interface JazzSyncServiceOptions {
   latencyIntervalMs?: number;
   /** Silence after which a link counts as dropped (`timeout`). Default 10 s, as Jazz's own. */
   pingTimeoutMs?: number;
+  /** Items per shard of the command history (default SHARD_ENTRIES, 5,000; tests use fewer). */
+  shardEntries?: number;
   /** The storage file's write health, when the caller reports it before this service exists. */
   storageHealth?: WriteHealth;
 }
@@ -170,6 +172,10 @@ export class JazzSyncService implements Remote {
         logger: log,
         closeStorage: () => driver.closeDb(),
         link,
+        shardEntries: this.opts.shardEntries,
+        // A write Jazz's storage missed may be in memory only (it is stored with the CoValue's next
+        // change): once one has failed in this process, sessions stop unloading feeds.
+        mayUnload: () => !this.storageHealth.hasFaulted,
       });
       await session.start();
       log.info(

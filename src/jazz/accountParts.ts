@@ -4,8 +4,17 @@
 // and what is missing where (sync.verify).
 import type { LocalNode, RawCoList, RawCoMap, RawCoStream } from "cojson";
 import type { MissingPart, PartName, RemoteRecord } from "../sync/remote.js";
-import { contentOf, feedSessionLogs, heldByPeer, heldLocally, type HeldState } from "./cojsonAdapter.js";
-import { mergeInto } from "./rootFolds.js";
+import {
+  contentOf,
+  editsOf,
+  feedSessionLogs,
+  heldByPeer,
+  heldLocally,
+  isHeldHere,
+  type HeldState,
+} from "./cojsonAdapter.js";
+import { shardsOf } from "./commandHistory.js";
+import { mergeInto, valuesByFirstSet } from "./rootFolds.js";
 import { toCommandRecord } from "./rootRecords.js";
 
 type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
@@ -18,6 +27,8 @@ export interface Part {
 /**
  * Walks the account from its ID: the parts this node holds (`present`), and the ones it knows of
  * but does not hold (`missing`). `rootId` is the canonical root (null when the account names none).
+ * The history's shard lists and shards count as `commandHistory`; a shard unloaded from memory
+ * (JazzSession) is held all the same.
  */
 export function accountParts(
   node: LocalNode,
@@ -48,7 +59,14 @@ export function accountParts(
   visit("profile", account.get("profile"));
   const root = visit("root", rootId);
   if (root) {
-    visit("commandHistory", root.get("commandHistory"));
+    // The feeds of the history may be unloaded (held all the same); they share the root's group.
+    const feed = (id: unknown) => {
+      if (typeof id === "string" && isHeldHere(node, id)) present.push({ part: "commandHistory", id });
+      else missing.push({ part: "commandHistory", state: "absent" });
+    };
+    feed(root.get("commandHistory"));
+    for (const listId of valuesByFirstSet(editsOf(root, "commandShards")))
+      if (visit<RawCoList>("commandHistory", listId)) for (const id of shardsOf(node, listId)) feed(id);
     const prefs = visit("preferences", root.get("preferences"));
     if (prefs) visit("preferenceEntries", prefs.get("entries"));
     const devices = visit<RawCoList>("devices", root.get("devices"));

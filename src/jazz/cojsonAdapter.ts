@@ -123,16 +123,17 @@ export function heldByPeer(node: LocalNode, peerId: string, id: string): HeldSta
 }
 
 /**
- * Asks the peer again what it holds of each CoValue (available here), forgetting what it said
- * before: cojson sends a `load` with this node's state, the peer answers with its own, and cojson
- * then sends whatever the peer lacks. Until the answer, heldByPeer reads as holding nothing.
+ * Asks the peer again what it holds of each CoValue (held here: loaded, or unloaded by
+ * unloadCoValue), forgetting what it said before: cojson sends a `load` with this node's state, the
+ * peer answers with its own, and cojson then sends whatever the peer lacks (loading an unloaded
+ * CoValue from storage first). Until the answer, heldByPeer reads as holding nothing.
  */
 export function askPeerAgain(node: LocalNode, peerId: string, ids: readonly string[]): void {
   const peer = node.syncManager.peers[peerId];
   if (!peer || peer.closed) return;
   for (const id of ids) {
     const core = node.getCoValue(id as RawCoID);
-    if (!core.isAvailable()) continue;
+    if (!core.isKnownStateAvailable()) continue;
     peer.setKnownState(id as RawCoID, "empty");
     peer.sendLoadRequest(core, "low-priority");
   }
@@ -173,6 +174,15 @@ export async function loadCoValue(node: LocalNode, id: string, skipPeer?: string
   return core.isAvailable();
 }
 
+/**
+ * Resolves once the CoValue is available with everything its source (storage or a peer) announced:
+ * a large CoValue is available after its first chunk and streams the rest. Never rejects, and waits
+ * as long as it takes (a peer gone mid-stream): bound it.
+ */
+export async function untilStreamed(node: LocalNode, id: string): Promise<void> {
+  await node.getCoValue(id as RawCoID).waitForFullStreaming();
+}
+
 /** True when the CoValue's content is in memory (loaded, or written here). */
 export function isAvailable(node: LocalNode, id: string): boolean {
   return node.getCoValue(id as RawCoID).isAvailable();
@@ -182,6 +192,31 @@ export function isAvailable(node: LocalNode, id: string): boolean {
 export function contentOf<T>(node: LocalNode, id: string): T | undefined {
   const core = node.getCoValue(id as RawCoID);
   return core.isAvailable() ? (core.getCurrentContent() as T) : undefined;
+}
+
+/**
+ * Drops the CoValue's content from memory (cojson's unmount), keeping a shell that knows what this
+ * node holds of it: peers are asked about it on reconnect, and anything a peer sends for it, or a
+ * later load, brings it back from storage. Refused (false) while the CoValue has listeners
+ * (subscribeToCoValue), while it is still arriving (untilStreamed), while a loaded CoValue depends
+ * on it (a group its parts need), while a server peer has not acknowledged all of it, when it has
+ * no transactions (nothing to gain, and cojson would not re-offer it), or when the node has no
+ * storage.
+ */
+export function unloadCoValue(node: LocalNode, id: string): boolean {
+  // Without storage cojson would leave an empty shell: the content would be gone, not unloaded.
+  const core = node.getCoValue(id as RawCoID);
+  // Not mid-stream either: cojson drops the chunks that arrive for an unloaded CoValue. Nor one
+  // without transactions: cojson counts its shell as synced with a peer lacking even its header,
+  // and would never send that peer the header again (a relay restarted empty).
+  if (!node.storage || !core.isAvailable() || core.isStreaming()) return false;
+  if (Object.keys(core.knownState().sessions).length === 0 || !core.unmount()) return false;
+  return node.getCoValue(id as RawCoID).loadingState === "garbageCollected";
+}
+
+/** True when the CoValue is loaded, or was unloaded (unloadCoValue) and can be loaded from storage. */
+export function isHeldHere(node: LocalNode, id: string): boolean {
+  return node.getCoValue(id as RawCoID).isKnownStateAvailable();
 }
 
 /** Calls `listener` after every change of the CoValue (not at once). Returns off(). */

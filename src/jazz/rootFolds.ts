@@ -106,3 +106,27 @@ function latest<T>(list: readonly Valid<T>[]): T | undefined {
   }
   return best?.value;
 }
+
+/**
+ * Every string value ever set on a key, ordered by when it was first set (earliest madeAt, then
+ * transaction ID): the same order on every device, whatever order the edits arrived in.
+ */
+export function valuesByFirstSet(edits: readonly MapEdit[]): string[] {
+  const first = new Map<string, { madeAt: number; session: string; index: number }>();
+  for (const edit of edits) {
+    if (typeof edit.value !== "string") continue;
+    const seen = first.get(edit.value);
+    const here = { madeAt: edit.madeAt, session: edit.sessionID, index: edit.txIndex };
+    if (!seen || compare(here, seen) < 0) first.set(edit.value, here);
+  }
+  return [...first.entries()].sort((a, b) => compare(a[1], b[1])).map(([id]) => id);
+}
+
+function compare(
+  a: { madeAt: number; session: string; index: number },
+  b: { madeAt: number; session: string; index: number },
+): number {
+  return (
+    a.madeAt - b.madeAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0) || a.index - b.index
+  );
+}

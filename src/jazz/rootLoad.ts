@@ -1,7 +1,8 @@
 // Creating a CaroSyncRoot (once, for a new account) and loading one with all its parts.
 import type { LocalNode, RawCoList, RawCoMap } from "cojson";
 import { Group, type Account } from "jazz-tools";
-import { contentOf, isAvailable, loadCoValue } from "./cojsonAdapter.js";
+import { contentOf, editsOf, isAvailable, loadCoValue } from "./cojsonAdapter.js";
+import { valuesByFirstSet } from "./rootFolds.js";
 import { readRootIds, type RootIds } from "./rootRecords.js";
 import { CaroSyncRoot, ROOT_SCHEMA_VERSION } from "./schema.js";
 
@@ -15,6 +16,7 @@ export function createRoot(account: Account, now: number): string {
     {
       schemaVersion: ROOT_SCHEMA_VERSION,
       commandHistory: [],
+      commandShards: [],
       preferences: { entries: {}, updatedAt: now },
       devices: [],
       createdAt: now,
@@ -28,7 +30,8 @@ export function createRoot(account: Account, now: number): string {
 }
 
 /**
- * Loads a root, its parts and every DeviceRecord; undefined when some part is not available. With
+ * Loads a root, its parts (the shard lists of its history, not the shards: commandHistory.ts) and
+ * every DeviceRecord; undefined when some part is not available. With
  * `skipPeer` (the relay's peer ID, while its link is down), only local storage is asked.
  */
 export async function loadRoot(
@@ -42,7 +45,8 @@ export async function loadRoot(
   if (typeof prefsId !== "string" || !(await loadCoValue(node, prefsId, skipPeer))) return undefined;
   const partial = readRootIds(node, rootId);
   if (!partial) return undefined;
-  const parts = [partial.feed, partial.entries, partial.devices];
+  const lists = root ? valuesByFirstSet(editsOf(root, "commandShards")) : [];
+  const parts = [partial.feed, partial.entries, partial.devices, ...lists];
   const loaded = await Promise.all(parts.map((id) => loadCoValue(node, id, skipPeer)));
   if (loaded.includes(false)) return undefined;
   await loadDeviceMaps(node, partial.devices, skipPeer);

@@ -10,7 +10,9 @@
 // changed after its mark (a device still writing to it) is replayed again.
 import type { LocalNode, RawCoList, RawCoMap } from "cojson";
 import { contentOf, editsOf, lastTransactionAt, latestEdit } from "./cojsonAdapter.js";
-import { RecordTracker, type FeedIndex, type RootIds } from "./rootRecords.js";
+import { CommandHistory } from "./commandHistory.js";
+import { valuesByFirstSet } from "./rootFolds.js";
+import { RecordTracker, type RootIds } from "./rootRecords.js";
 import { writeRecords } from "./rootWriter.js";
 
 export interface RootHistory {
@@ -22,34 +24,22 @@ export interface RootHistory {
 
 /** Reads the canonical and stale roots from every edit of the account's `root` key. */
 export function rootHistory(account: RawCoMap): RootHistory {
-  const first = new Map<string, { madeAt: number; session: string; index: number }>();
-  for (const edit of editsOf(account, "root")) {
-    if (typeof edit.value !== "string") continue;
-    const seen = first.get(edit.value);
-    const here = { madeAt: edit.madeAt, session: edit.sessionID, index: edit.txIndex };
-    if (!seen || compare(here, seen) < 0) first.set(edit.value, here);
-  }
-  const ordered = [...first.entries()].sort((a, b) => compare(a[1], b[1])).map(([id]) => id);
+  const ordered = valuesByFirstSet(editsOf(account, "root"));
   return { canonical: ordered[0] ?? null, stale: ordered.slice(1) };
 }
 
-function compare(
-  a: { madeAt: number; session: string; index: number },
-  b: { madeAt: number; session: string; index: number },
-): number {
-  return (
-    a.madeAt - b.madeAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0) || a.index - b.index
-  );
-}
-
-/** True when a stale root was merged into `canonical` and has not changed since. */
+/**
+ * True when a stale root was merged into `canonical` and has not changed since. Its history must be
+ * loaded (loadStaleHistory).
+ */
 export function alreadyMerged(node: LocalNode, stale: RootIds, canonical: string): boolean {
   const root = contentOf<RawCoMap>(node, stale.root);
   const mark = root && latestEdit(root, "mergedInto");
   if (!mark || mark.value !== canonical) return false;
   const list = contentOf<RawCoList>(node, stale.devices);
   const deviceIds = (list?.asArray() ?? []).filter((id): id is string => typeof id === "string");
-  const parts = [stale.feed, stale.entries, stale.devices, ...deviceIds];
+  const history = new CommandHistory(node, stale, () => Promise.resolve(false));
+  const parts = [...history.lists(), ...history.feeds(), stale.entries, stale.devices, ...deviceIds];
   const lastChange = Math.max(0, ...parts.map((id) => lastTransactionAt(node, id)));
   return lastChange <= mark.madeAt;
 }
@@ -61,11 +51,25 @@ export function alreadyMerged(node: LocalNode, stale: RootIds, canonical: string
 export async function mergeStaleRoot(
   node: LocalNode,
   stale: RootIds,
-  canonical: { ids: RootIds; index: FeedIndex },
+  canonical: CommandHistory,
   now: number,
 ): Promise<number> {
-  const records = new RecordTracker(node, stale).collect();
-  const written = await writeRecords(node, canonical.ids, canonical.index, records, now);
+  const feeds = new CommandHistory(node, stale, () => Promise.resolve(false)).feeds();
+  const records = new RecordTracker(node, stale).collect(feeds);
+  const written = await writeRecords(node, canonical.ids, canonical, records, now);
   contentOf<RawCoMap>(node, stale.root)?.set("mergedInto", canonical.ids.root, "private");
   return written;
+}
+
+/**
+ * Loads every feed of a stale root's history (they stay in memory: a stale root is small, and
+ * alreadyMerged must see its changes). False when one is not available.
+ */
+export async function loadStaleHistory(
+  node: LocalNode,
+  stale: RootIds,
+  load: (id: string) => Promise<boolean>,
+): Promise<boolean> {
+  const feeds = new CommandHistory(node, stale, load).feeds();
+  return (await Promise.all(feeds.map(load))).every(Boolean);
 }

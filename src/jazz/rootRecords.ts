@@ -9,8 +9,11 @@ import {
   contentOf,
   editsByKey,
   feedSessionLogs,
+  heldLocally,
+  isAvailable,
   subscribeToCoValue,
   type FeedItem,
+  type HeldState,
 } from "./cojsonAdapter.js";
 import { foldDeviceEdits, foldPreferenceEdits, mergeInto } from "./rootFolds.js";
 import type { EncryptedCommandEntry } from "./schema.js";
@@ -129,39 +132,122 @@ function foldedDevice(node: LocalNode, id: string, map: RawCoMap): DeviceRecordO
 }
 
 /**
- * Reads a feed incrementally: per session, how many items were seen, and the last one, to notice if
- * a session's order ever changed (only a clock running backwards can cause that: the session is
- * then read again from its start; records merge idempotently, so that is harmless).
+ * Reads a feed incrementally: per session, how many items were seen, and the transaction of the
+ * last one, to notice if a session's order ever changed (only a clock running backwards can cause
+ * that: the session is then read again from its start; records merge idempotently, so that is
+ * harmless). Positions are kept by transaction, not by item object, so they survive the feed being
+ * unloaded and loaded again. `read` is what the node held of the feed when it was last read.
  */
 export class FeedCursor {
-  private readonly positions = new Map<string, { count: number; last: FeedItem | undefined }>();
+  private readonly positions = new Map<string, { count: number; last: ItemStamp | undefined }>();
+  private read: HeldState | null = null;
+  private seen = 0;
 
   constructor(
     private readonly node: LocalNode,
     readonly feedId: string,
   ) {}
 
-  /** Calls `visit` with every well-formed command item added since the previous call. */
-  readNew(visit: (entry: CommandRecord) => void): void {
+  /** Items read so far (every session). */
+  get items(): number {
+    return this.seen;
+  }
+
+  /**
+   * Calls `visit` with every well-formed command item added since the previous call. Returns false
+   * when the feed is not in memory (nothing read).
+   */
+  readNew(visit: (entry: CommandRecord) => void): boolean {
     const feed = contentOf<RawCoStream>(this.node, this.feedId);
-    if (!feed) return;
+    if (!feed) return false;
+    let partial = false;
     for (const [session, items] of feedSessionLogs(feed)) {
       const pos = this.positions.get(session);
       let start = pos?.count ?? 0;
-      if (pos && start > 0 && items[start - 1] !== pos.last) start = 0;
+      // Fewer items than were read: the feed is being loaded again (after an unload) and is not all
+      // in memory yet. What it holds so far was read; reading it again would deliver it twice.
+      if (start > items.length) {
+        partial = true;
+        continue;
+      }
+      if (pos && start > 0 && !sameStamp(items[start - 1], pos.last)) start = 0;
       if (start >= items.length) continue;
       for (let i = start; i < items.length; i++) {
         const record = toCommandRecord(items[i]?.value);
         if (record) visit(record);
       }
-      this.positions.set(session, { count: items.length, last: items[items.length - 1] });
+      this.seen += items.length - (pos?.count ?? 0);
+      this.positions.set(session, { count: items.length, last: stamp(items[items.length - 1]) });
     }
+    if (!partial) this.read = heldLocally(this.node, this.feedId);
+    return true;
+  }
+
+  /** Items of `session` the feed holds in memory now, and whether all of them have been read. */
+  sessionState(session: string): { items: number; read: boolean } {
+    const feed = contentOf<RawCoStream>(this.node, this.feedId);
+    const items = (feed && sessionLog(feed, session)?.length) ?? 0;
+    return { items, read: (this.positions.get(session)?.count ?? 0) === items };
+  }
+
+  /**
+   * Counts every item of `session` the feed holds as read without reading it: what this process
+   * has just written there, which came from the cache. `upToDate`: whether everything else the
+   * node held was read before that write; only then is the feed up to date after it.
+   */
+  skipSession(session: string, upToDate: boolean): void {
+    const feed = contentOf<RawCoStream>(this.node, this.feedId);
+    const items = feed && sessionLog(feed, session);
+    if (!items) return;
+    this.seen += items.length - (this.positions.get(session)?.count ?? 0);
+    this.positions.set(session, { count: items.length, last: stamp(items[items.length - 1]) });
+    if (!upToDate) return;
+    const now = heldLocally(this.node, this.feedId);
+    // Only this session's transactions: others that arrived meanwhile are still to be read.
+    const before = this.read ?? { header: now.header, sessions: {} };
+    this.read = {
+      header: now.header,
+      sessions: { ...before.sessions, [session]: now.sessions[session] ?? 0 },
+    };
+  }
+
+  /** True when everything the node holds of the feed (loaded or not) has been read. */
+  isUpToDate(): boolean {
+    return this.read !== null && sameHeld(this.read, heldLocally(this.node, this.feedId));
   }
 }
 
+function sessionLog(feed: RawCoStream, session: string): readonly FeedItem[] | undefined {
+  return feedSessionLogs(feed).find(([s]) => s === session)?.[1];
+}
+
+type ItemStamp = { session: string; txIndex: number; madeAt: number };
+
+function stamp(item: FeedItem | undefined): ItemStamp | undefined {
+  return item && { session: item.tx.sessionID, txIndex: item.tx.txIndex, madeAt: item.madeAt };
+}
+
+function sameStamp(item: FeedItem | undefined, last: ItemStamp | undefined): boolean {
+  const s = stamp(item);
+  return (
+    !!s && !!last && s.session === last.session && s.txIndex === last.txIndex && s.madeAt === last.madeAt
+  );
+}
+
+function sameHeld(a: HeldState, b: HeldState): boolean {
+  const keys = Object.keys(b.sessions);
+  return (
+    a.header === b.header &&
+    keys.length === Object.keys(a.sessions).length &&
+    keys.every((k) => a.sessions[k] === b.sessions[k])
+  );
+}
+
 /**
- * The merged state of every command in a feed, kept up to date incrementally, so that writing a
- * command the feed already holds (a replay) can be skipped instead of appended again.
+ * The merged state of every command in one feed (the live shard), kept up to date incrementally,
+ * so that writing a command the feed already holds (a replay) can be skipped instead of appended
+ * again. Commands of sealed shards are not indexed (that would keep the whole history in memory):
+ * a replay of one of those is appended again, which readers merge away.
  */
 export class FeedIndex {
   private readonly cursor: FeedCursor;
@@ -173,6 +259,11 @@ export class FeedIndex {
 
   get feedId(): string {
     return this.cursor.feedId;
+  }
+
+  /** Items of the feed read so far (each version of a command counts). */
+  get items(): number {
+    return this.cursor.items;
   }
 
   /** Takes in whatever the feed gained since the last call. */
@@ -187,25 +278,78 @@ export class FeedIndex {
 
 /**
  * Remembers what one listener has been given and yields only what is new: new feed items (see
- * FeedCursor) and preferences or devices whose value changed since the last delivery.
+ * FeedCursor, one per feed of the history) and preferences or devices whose value changed since
+ * the last delivery.
  */
+/** What RecordTracker.beforeOwnWrite found, for skipWritten. */
+export interface OwnWriteMarks {
+  session: string;
+  /** The history's feeds before the write: any other is one the write created. */
+  known: ReadonlySet<string>;
+  /** Feeds whose items of the session were all read, and whether each was up to date. */
+  caughtUp: Map<string, boolean>;
+}
+
 export class RecordTracker {
-  private readonly cursor: FeedCursor;
+  private readonly cursors = new Map<string, FeedCursor>();
   private readonly sentPreferences = new Map<string, string>();
   private readonly sentDevices = new Map<string, string>();
 
   constructor(
     private readonly node: LocalNode,
     readonly ids: RootIds,
-  ) {
-    this.cursor = new FeedCursor(node, ids.feed);
+  ) {}
+
+  /** Everything new in the feeds now in memory, preferences and devices; commands merged by id. */
+  collect(feeds: readonly string[]): RemoteRecord[] {
+    return [...this.collectCommands(feeds), ...this.collectPreferences(), ...this.collectDevices()];
   }
 
-  /** Everything new since the previous call, commands merged by id within the result. */
-  collect(): RemoteRecord[] {
+  /** The new commands of those of `feeds` that are in memory, merged by id. */
+  collectCommands(feeds: readonly string[]): CommandRecord[] {
     const commands = new Map<string, CommandRecord>();
-    this.cursor.readNew((record) => mergeInto(commands, record));
-    return [...commands.values(), ...this.collectPreferences(), ...this.collectDevices()];
+    for (const id of feeds) this.cursor(id).readNew((record) => mergeInto(commands, record));
+    return [...commands.values()];
+  }
+
+  /**
+   * Before this process writes records from the cache into the history (JazzSession.write): for
+   * each feed in memory, whether every item of `session` (this node's) was read, and the feed up
+   * to date. Hand the result to skipWritten after the write.
+   */
+  beforeOwnWrite(session: string, feeds: readonly string[]): OwnWriteMarks {
+    const marks: OwnWriteMarks = { session, known: new Set(feeds), caughtUp: new Map() };
+    for (const id of feeds) {
+      if (!isAvailable(this.node, id)) continue;
+      const cursor = this.cursor(id);
+      if (cursor.sessionState(session).read) marks.caughtUp.set(id, this.hasRead(id));
+    }
+    return marks;
+  }
+
+  /**
+   * After that write: what it added is counted as read, in the feeds that were caught up and in
+   * those it created. Those records came from the cache, which holds them (or newer) already:
+   * delivering them back (the echo) would cost a merge each and change nothing. Records this
+   * session wrote for other reasons (a stale root replayed) were written outside such a write,
+   * so a feed holding some unread is not caught up, and they are delivered as usual.
+   */
+  skipWritten(marks: OwnWriteMarks, feeds: readonly string[]): void {
+    for (const id of feeds) {
+      const upToDate = marks.known.has(id) ? marks.caughtUp.get(id) : true;
+      if (upToDate !== undefined) this.cursor(id).skipSession(marks.session, upToDate);
+    }
+  }
+
+  /** True when everything this node holds of the feed has been collected. */
+  hasRead(feedId: string): boolean {
+    return this.cursors.get(feedId)?.isUpToDate() ?? false;
+  }
+
+  private cursor(feedId: string): FeedCursor {
+    let cursor = this.cursors.get(feedId);
+    if (!cursor) this.cursors.set(feedId, (cursor = new FeedCursor(this.node, feedId)));
+    return cursor;
   }
 
   private collectPreferences(): PreferenceRecord[] {

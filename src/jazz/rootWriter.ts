@@ -1,23 +1,18 @@
 // Writing RemoteRecords into a CaroSyncRoot.
 //
-// Commands go into the feed many per transaction through cojson's low-level transaction API
+// Commands go into the live shard of the history (commandHistory.ts) many per transaction through cojson's low-level transaction API
 // (cojsonAdapter.ts `appendFeedItems`): each change becomes one feed item for every reader,
 // exactly as if pushed one by one, but one transaction per entry cannot carry 100k entries
 // (JAZZ-NOTES). This skips jazz-tools' schema validation, so entries are checked here first.
 // test/jazz/cojsonAdapter.test.ts and test/jazz/plainClient.test.ts guard the behaviour.
-import type { LocalNode, RawCoList, RawCoMap, RawCoStream } from "cojson";
+import type { LocalNode, RawCoList, RawCoMap } from "cojson";
 import { comparePreferenceWrites, joinCommand, joinDevice } from "../sync/merge.js";
 import { deviceRecord, sameRecord } from "../sync/records.js";
 import type { RemoteRecord } from "../sync/remote.js";
 import { appendFeedItems, contentOf } from "./cojsonAdapter.js";
+import type { CommandHistory } from "./commandHistory.js";
 import { mergeInto } from "./rootFolds.js";
-import {
-  mergedDevices,
-  preferenceWinners,
-  toCommandRecord,
-  type FeedIndex,
-  type RootIds,
-} from "./rootRecords.js";
+import { mergedDevices, preferenceWinners, toCommandRecord, type RootIds } from "./rootRecords.js";
 import type { EncryptedCommandEntry, PreferenceValue } from "./schema.js";
 
 /** Entries per transaction; a transaction is capped at 1 MiB when synced. */
@@ -41,7 +36,7 @@ export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(res
 export async function writeRecords(
   node: LocalNode,
   ids: RootIds,
-  index: FeedIndex,
+  history: CommandHistory,
   records: RemoteRecord[],
   now: number,
 ): Promise<number> {
@@ -54,7 +49,7 @@ export async function writeRecords(
     else devices.push(checkDevice(record));
   }
   let written = 0;
-  if (commands.size > 0) written += await appendCommands(node, index, [...commands.values()]);
+  if (commands.size > 0) written += await appendCommands(history, [...commands.values()]);
   if (preferences.length > 0) written += writePreferences(node, ids, preferences);
   if (devices.length > 0) written += upsertDevices(node, ids, devices);
   if (written > 0) {
@@ -65,32 +60,46 @@ export async function writeRecords(
   return written;
 }
 
-/** Appends each command whose merged state the feed does not hold yet, as that merged state. */
-async function appendCommands(node: LocalNode, index: FeedIndex, commands: CommandRecord[]): Promise<number> {
-  const feed = requireContent<RawCoStream>(node, index.feedId);
-  index.refresh();
+/**
+ * Appends each command whose merged state the live shard does not hold yet, as that merged state,
+ * starting a new shard whenever the live one is full.
+ */
+async function appendCommands(history: CommandHistory, commands: CommandRecord[]): Promise<number> {
+  let target = await history.target();
+  let unpin = history.pin(target.feed.id);
   let batch: EncryptedCommandEntry[] = [];
   let bytes = 0;
   let written = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    if (!appendFeedItems(feed, batch)) throw new Error("Jazz refused the command batch");
+    if (!appendFeedItems(target.feed, batch)) throw new Error("Jazz refused the command batch");
     written += batch.length;
+    target.room -= batch.length;
     batch = [];
     bytes = 0;
     await yieldToLoop();
   };
-  for (const command of commands) {
-    const current = index.get(command.id);
-    const merged = strip(current ? joinCommand(current, command) : command);
-    if (current && sameRecord(current, { type: "command", ...merged })) continue;
-    const size = approximateJsonSize(merged);
-    if (batch.length >= FEED_BATCH_ENTRIES || (batch.length > 0 && bytes + size > FEED_BATCH_BYTES))
-      await flush();
-    batch.push(merged);
-    bytes += size;
+  try {
+    for (const command of commands) {
+      const current = target.index.get(command.id);
+      const merged = strip(current ? joinCommand(current, command) : command);
+      if (current && sameRecord(current, { type: "command", ...merged })) continue;
+      const size = approximateJsonSize(merged);
+      if (batch.length >= FEED_BATCH_ENTRIES || (batch.length > 0 && bytes + size > FEED_BATCH_BYTES))
+        await flush();
+      if (batch.length >= target.room) {
+        await flush();
+        unpin();
+        target = await history.target();
+        unpin = history.pin(target.feed.id);
+      }
+      batch.push(merged);
+      bytes += size;
+    }
+    await flush();
+  } finally {
+    unpin();
   }
-  await flush();
   return written;
 }
 

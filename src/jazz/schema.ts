@@ -3,9 +3,11 @@
 //
 // Representation choices (docs/jazz.md explains them). The merge rules are not here: they are the
 // cache's, in sync/merge.ts, and rootFolds.ts applies them to what this schema holds.
-// - commandHistory: a CoFeed of immutable JSON EncryptedCommandEntry objects (not CoMaps), written
-//   many per transaction. A change to a command (executed, deletedAt) is a new item with the same id;
-//   readers join items by id.
+// - commands: CoFeeds of immutable JSON EncryptedCommandEntry objects (not CoMaps), written many per
+//   transaction: `commandHistory` (a root's only feed before schema version 2, empty since) and the
+//   shards listed in `commandShards`, each of up to a few thousand entries (commandHistory.ts). A
+//   change to a command (executed, deletedAt) is a new item with the same id, in any feed; readers
+//   join the items of every feed by id.
 // - preferences.entries: key -> JSON string {encrypted, updatedAt, deviceId}, so every edit carries
 //   what last-writer-wins by updatedAt needs; readers pick the winner over all edits of a key.
 // - devices: a CoList of DeviceRecord CoMaps, each written whole per transaction; readers join
@@ -13,7 +15,8 @@
 // - mergedInto: optional, set on a root that lost the race to an earlier root (see JazzSession).
 import { co, z } from "jazz-tools";
 
-export const ROOT_SCHEMA_VERSION = 1;
+/** 2: commands are written to `commandShards`; 1: to `commandHistory` alone (read either way). */
+export const ROOT_SCHEMA_VERSION = 2;
 
 export const EncryptedCommandEntry = z.object({
   id: z.string(),
@@ -29,6 +32,11 @@ export const EncryptedCommandEntry = z.object({
 export type EncryptedCommandEntry = z.infer<typeof EncryptedCommandEntry>;
 
 export const CommandHistoryFeed = co.feed(EncryptedCommandEntry);
+
+/** The shards of the history, oldest first; writers append to the last one. */
+export const CommandShardList = co
+  .list(CommandHistoryFeed.withPermissions({ onInlineCreate: "sameAsContainer" }))
+  .withPermissions({ onInlineCreate: "sameAsContainer" });
 
 /** What one edit of a preference key holds (as a JSON string, see PreferenceEntries). */
 export const PreferenceValue = z.object({
@@ -63,6 +71,8 @@ export const CaroSyncRoot = co
   .map({
     schemaVersion: z.number(),
     commandHistory: CommandHistoryFeed.withPermissions({ onInlineCreate: "sameAsContainer" }),
+    /** Absent in a root of schema version 1 until a version-2 writer adds it. */
+    commandShards: co.optional(CommandShardList),
     preferences: SyncPreferences,
     devices: DeviceList,
     createdAt: z.number(),

@@ -1,9 +1,20 @@
 // The completeness check: after every connection, and again on the retry policy's probe schedule
-// while the answer is not "complete", the daemon runs sync.verify with repair in the background
-// (verify.ts over RemoteSession.inventory: the relay is asked afresh and sent what it lacks of what
-// this device holds, parts this device lacks are loaded again, the cache and Jazz's storage are
-// mended from each other). A sync.verify a client runs is recorded too. The verdict feeds
-// daemon.health:
+// while the answer is not "complete", the daemon checks in the background that the account is
+// whole here and on the relay. Two depths:
+//
+// - quick (RemoteSession.holdings): the relay is asked afresh what it holds and sent what it lacks
+//   of what this device holds, parts this device lacks are loaded again, and the parts missing in
+//   either place are listed. It reads no command: a reconnect costs a round trip per part, not a
+//   read of the whole history.
+// - full: sync.verify with repair (verify.ts over RemoteSession.inventory): the same, and the
+//   commands of the cache, Jazz's storage and the relay compared and mended from each other.
+//
+// A check is quick unless the last verdict was `restoring` or `incomplete`, or the quick one finds
+// something missing: then it is full. The cache and Jazz's storage need no comparing on a reconnect: every
+// change reaches Jazz through the queue, which keeps it until the relay confirms it, and every
+// record in Jazz reaches the cache through the session's delivery, which replays the whole history
+// into the cache when the daemon starts. A sync.verify a client runs is recorded too. The verdict
+// feeds daemon.health:
 //
 // | status       | meaning                                                              | healthy |
 // |--------------|----------------------------------------------------------------------|---------|
@@ -18,7 +29,7 @@
 import type { Logger } from "../log/logger.js";
 import type { VerifyResult } from "../protocol.js";
 import type { Clock, TimerHandle } from "./clock.js";
-import type { MissingPart } from "./remote.js";
+import type { MissingPart, RemoteHoldings } from "./remote.js";
 import { probeDelayMs, type RetryOptions } from "./retryPolicy.js";
 
 export type IntegrityStatus = "unknown" | "complete" | "restoring" | "incomplete";
@@ -63,6 +74,8 @@ export class IntegrityMonitor {
     private readonly deps: {
       /** sync.verify with repair; null when no session is open. */
       verify: () => Promise<VerifyResult | null>;
+      /** The quick check (RemoteSession.holdings); null when no session is open. */
+      holdings: () => Promise<RemoteHoldings | null>;
       /** The relay link is up (a check that ends after a drop is not recorded). */
       connected: () => boolean;
       clock: Clock;
@@ -133,6 +146,9 @@ export class IntegrityMonitor {
     if (epoch !== this.epoch) return; // stopped before it began
     let result: VerifyResult | null;
     try {
+      const settled = ["unknown", "complete"].includes(this.report.status);
+      if (settled && (await this.quickCheck(epoch))) return;
+      if (epoch !== this.epoch) return;
       result = await this.deps.verify();
     } catch (err) {
       this.deps.logger.warn({ err }, "the completeness check failed");
@@ -141,6 +157,18 @@ export class IntegrityMonitor {
     // Disconnected meanwhile (no relay answer): the next connection checks again.
     if (epoch !== this.epoch || !result || !this.deps.connected()) return;
     this.record(result);
+  }
+
+  /**
+   * The quick check; true when it settled the verdict: nothing missing anywhere (complete), or
+   * no relay answer (disconnected: the next connection checks again). False: run the full one.
+   */
+  private async quickCheck(epoch: number): Promise<boolean> {
+    const held = await this.deps.holdings();
+    if (epoch !== this.epoch || !held?.relay || !this.deps.connected()) return true;
+    if (held.local.missing.length > 0 || held.relay.missing.length > 0) return false;
+    this.report = { ...UNKNOWN, status: "complete", checkedAt: this.deps.clock.now() };
+    return true;
   }
 
   private clearTimer(): void {

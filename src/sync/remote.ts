@@ -119,13 +119,26 @@ export interface MissingPart {
 
 type CommandRecord = Extract<RemoteRecord, { type: "command" }>;
 
+/**
+ * The parts of the account missing in the remote's local storage and on the relay
+ * (RemoteSession.holdings). The history's feeds are parts (`commandHistory`): a relay side with
+ * nothing missing holds every transaction, so every command, this device holds.
+ */
+export interface RemoteHoldings {
+  local: { missing: MissingPart[] };
+  /** Null when not connected. A part missing here is listed on the relay side too. */
+  relay: { missing: MissingPart[] } | null;
+}
+
 /** What the remote's local storage and the relay hold of the account (RemoteSession.inventory). */
 export interface RemoteInventory {
   /** Parts this device knows of but does not hold, and every command it holds (merged by id). */
   local: { missing: MissingPart[]; commands: CommandRecord[] };
   /**
    * What the relay holds, as it answered on the current connection; null when not connected. A
-   * part missing here was not found on the relay either, so it is listed on both sides.
+   * part missing here was not found on the relay either, so it is listed on both sides. When the
+   * relay holds every command this device holds, `commands` may be `local.commands` itself (the
+   * same array: a reader can tell the two apart by identity and compare nothing).
    */
   relay: { missing: MissingPart[]; commands: CommandRecord[] } | null;
 }
@@ -169,6 +182,12 @@ export interface RemoteSession {
    * Rejects only when the session is closed.
    */
   inventory(opts: { timeoutMs: number }): Promise<RemoteInventory>;
+  /**
+   * The inventory without the commands: asks the relay afresh, sends it what it lacks, loads again
+   * what this device lacks, waits as long, and reports the parts missing in each place. It reads
+   * no command, so it costs little at any size (the completeness check after a reconnect).
+   */
+  holdings(opts: { timeoutMs: number }): Promise<RemoteHoldings>;
 
   /**
    * Delivers records that are new or changed in the root (from any device, including records
@@ -176,6 +195,12 @@ export interface RemoteSession {
    * already in the root. Returns an unsubscribe function.
    */
   onRecords(listener: (records: RemoteRecord[]) => void): () => void;
+  /**
+   * Resolves once what the session holds now has been handed to the onRecords listeners (a first
+   * replay read from storage may take a while). Optional: a Remote that delivers synchronously
+   * needs none.
+   */
+  untilDelivered?(): Promise<void>;
 
   /** Closes the session (what was written stays in local storage, to upload later); after it, no listener fires. */
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import type {
   ConnectFailure,
   Remote,
   RemoteIdentity,
+  RemoteHoldings,
   RemoteInventory,
   RemoteRecord,
   RemoteSession,
@@ -120,6 +121,16 @@ export class RemoteLink {
   upload(): Promise<UploadResult> {
     if (!this.session || !this.isConnected) return Promise.resolve({ confirmed: 0, error: null });
     return this.uploader.upload(this.session);
+  }
+
+  /** Resolves once the open session has delivered what it holds (RemoteSession.untilDelivered). */
+  async untilDelivered(): Promise<void> {
+    await this.session?.untilDelivered?.();
+  }
+
+  /** What is missing where (RemoteSession.holdings); null when no session is open. */
+  async holdings(timeoutMs: number): Promise<RemoteHoldings | null> {
+    return this.session ? await this.session.holdings({ timeoutMs }) : null;
   }
 
   /** What is held where (RemoteSession.inventory); null when no session is open. */

@@ -120,6 +120,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     verifyAccount(
       {
         inventory: (ms) => link.inventory(ms),
+        untilDelivered: () => link.untilDelivered(),
         cache,
         clock,
         logger,
@@ -131,6 +132,7 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
   const integrity: IntegrityMonitor = new IntegrityMonitor({
     // In the background, with repair, waiting as long as an upload may.
     verify: () => (link.hasSession ? verify({ repair: true, waitMs: pushTimeoutMs }) : Promise.resolve(null)),
+    holdings: () => link.holdings(pushTimeoutMs),
     connected: () => link.connected,
     clock,
     logger,

@@ -31,6 +31,8 @@ type Place = "cache" | "jazz" | "relay";
 
 export interface VerifyDeps {
   inventory(waitMs: number): Promise<RemoteInventory | null>;
+  /** Resolves once records the Remote holds have reached the cache (RemoteSession.untilDelivered). */
+  untilDelivered?(): Promise<void>;
   cache: LocalCache;
   clock: Clock;
   logger: Logger;
@@ -67,9 +69,12 @@ export async function verifyAccount(
 
 /**
  * The cache is read before the inventory: whatever was confirmed (left the queue) by then is in
- * Jazz's storage when the inventory looks, so "queued" and "in Jazz" cannot both be missed.
+ * Jazz's storage when the inventory looks, so "queued" and "in Jazz" cannot both be missed. And
+ * after the Remote's deliveries under way: a device replaying its history into the cache would
+ * otherwise find the cache lacking what is merely on its way (and download it all once more).
  */
 async function snapshot(deps: VerifyDeps, waitMs: number): Promise<Snapshot> {
+  await deps.untilDelivered?.();
   const cache = new Map<string, CommandRecord>();
   const evicted = new Set<string>();
   for (const entry of deps.cache.entries.allCommands()) {
@@ -85,14 +90,15 @@ async function snapshot(deps: VerifyDeps, waitMs: number): Promise<Snapshot> {
   await turn();
   const inv = await deps.inventory(waitMs);
   const byId = (list: readonly CommandRecord[]) => new Map(list.map((c) => [c.id, c]));
-  return {
-    inv,
-    cache,
-    evicted,
-    queued,
-    jazz: inv ? byId(inv.local.commands) : null,
-    relay: inv?.relay ? byId(inv.relay.commands) : null,
-  };
+  const jazz = inv ? byId(inv.local.commands) : null;
+  // The same list when the relay holds every command this device holds (remote.ts): one map, and
+  // its fingerprints and digests computed once.
+  const relay = inv?.relay
+    ? inv.relay.commands === inv.local.commands
+      ? jazz
+      : byId(inv.relay.commands)
+    : null;
+  return { inv, cache, evicted, queued, jazz, relay };
 }
 
 interface Gap {
@@ -159,16 +165,18 @@ async function report(snap: Snapshot, now: number): Promise<Omit<VerifyResult, "
         ...(snap.inv.relay?.missing ?? []).map((m) => ({ where: "relay" as const, ...m })),
       ]
     : [];
+  const jazzLines = fingerprints(snap.jazz);
   const lines = {
     cache: fingerprints(snap.cache),
-    jazz: fingerprints(snap.jazz),
-    relay: fingerprints(snap.relay),
+    jazz: jazzLines,
+    relay: snap.relay === snap.jazz ? jazzLines : fingerprints(snap.relay),
   };
   await turn();
   const commands = gaps(snap, lines);
   await turn();
   const of = (m: Map<string, CommandRecord> | null, l: Lines) => m && summaries(m.values(), l ?? undefined);
-  const [c, j, r] = [of(snap.cache, lines.cache)!, of(snap.jazz, lines.jazz), of(snap.relay, lines.relay)];
+  const [c, j] = [of(snap.cache, lines.cache)!, of(snap.jazz, lines.jazz)];
+  const r = snap.relay === snap.jazz ? j : of(snap.relay, lines.relay);
   const none = summarize([]);
   const at = (s: ReturnType<typeof of>, device: string) => (s ? (s.byDevice.get(device) ?? none) : null);
   const devices = [

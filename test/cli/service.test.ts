@@ -102,6 +102,9 @@ describe("caro-sync service (linux: systemd user unit)", () => {
     assert.match(unit, /^WantedBy=default.target$/m);
     assert.match(unit, /^Environment="CARO_SYNC_RELAY=ws:\/\/127.0.0.1:4200"$/m);
     assert.match(unit, /^Environment="CARO_SYNC_LOG_LEVEL=debug"$/m);
+    // The memory settings of every daemon this package starts (client/launch.ts).
+    assert.match(unit, /^Environment="MALLOC_TRIM_THRESHOLD_=131072"$/m);
+    assert.match(unit, /^Environment="NODE_OPTIONS=--max-semi-space-size=2"$/m);
     assert.doesNotMatch(unit, /SOME_OTHER_SETTING|--background/);
   });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -57,6 +57,13 @@ describe("SyncClient.connect with autoStart", () => {
       pids.push(pong.pid);
       assert.equal(pong.pong, true);
       assert.ok(alive(pong.pid), "the daemon runs detached");
+      // The memory settings (client/launch.ts DAEMON_MEMORY_ENV) reach the daemon's environment.
+      if (process.platform === "linux" && !process.env.MALLOC_TRIM_THRESHOLD_) {
+        const environ = readFileSync(`/proc/${pong.pid}/environ`, "utf8").split("\0");
+        assert.ok(environ.includes("MALLOC_TRIM_THRESHOLD_=131072"), "the malloc tuning is set");
+        const nodeOptions = environ.find((v) => v.startsWith("NODE_OPTIONS="));
+        assert.match(nodeOptions ?? "", /--max-semi-space-size=2/);
+      }
     } finally {
       client.close();
     }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { daemonEnvironment } from "../../src/client/launch.js";
 import { SyncClient } from "../../src/client/SyncClient.js";
 import type { EntryType, PulledEntry, SyncState } from "../../src/protocol.js";
 import { tempDir } from "./tmp.js";
@@ -48,13 +49,14 @@ export async function spawnDaemon(
 ): Promise<DaemonProcess> {
   const dir = opts.home ? { path: opts.home, cleanup: async () => {} } : await tempDir("csd-");
   const home = dir.path;
-  const env: NodeJS.ProcessEnv = {
+  // As `caro-sync start`, the client's autostart and the systemd unit run it (memory settings).
+  const env: NodeJS.ProcessEnv = daemonEnvironment({
     PATH: process.env.PATH,
     HOME: home,
     CARO_SYNC_RELAY: UNREACHABLE_RELAY,
     CARO_SYNC_LOG_LEVEL: "info",
     ...opts.env,
-  };
+  });
   const socketPath = env.CARO_SYNC_SOCKET ?? join(home, ".config", "cmdai", "sync.sock");
   const cachePath = env.CARO_SYNC_CACHE_PATH ?? join(home, ".cache", "cmdai", "sync.db");
   const argv = [...(opts.wrapper ?? []), process.execPath, BIN, "daemon", ...(opts.args ?? [])];

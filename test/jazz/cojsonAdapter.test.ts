@@ -32,6 +32,9 @@ import {
   storageHasCoValue,
   storedSessionHeads,
   subscribeToCoValue,
+  isHeldHere,
+  unloadCoValue,
+  untilStreamed,
   transactionTime,
 } from "../../src/jazz/cojsonAdapter.js";
 import { jazzCrypto } from "../../src/jazz/crypto.js";
@@ -369,6 +372,148 @@ describe("cojsonAdapter: known states, against a relay that comes back empty", (
     const reader = await readerOf(url(), { accountID, accountSecret }, { sockets, nodes });
     assert.equal(await loadCoValue(reader, map.id), true, "another node loads it from the restarted relay");
     assert.equal(contentOf<RawCoMap>(reader, map.id)?.get("a"), 1);
+  });
+});
+
+describe("cojsonAdapter: unloading a CoValue (cojson's unmount), with storage and a relay", () => {
+  let port: number;
+  let relay: RelayHandle;
+  let dir: { path: string; cleanup: () => Promise<void> };
+  const sockets: WebSocket[] = [];
+  const nodes: LocalNode[] = [];
+  const drivers: { closeDb(): void }[] = [];
+  const listen = async () => (relay = await startRelay({ port, inMemory: true, logger: silentLogger }));
+  before(async () => {
+    port = await freePort();
+    dir = await tempDir("cs-ad-");
+    await listen();
+  });
+  after(async () => {
+    for (const n of nodes) await n.gracefulShutdown();
+    for (const s of sockets) s.close();
+    for (const d of drivers) d.closeDb();
+    await relay.close();
+    await dir.cleanup();
+  });
+  async function connect(node: LocalNode) {
+    const { websocket, peer } = await relayPeer(`ws://127.0.0.1:${port}`, "relay");
+    sockets.push(websocket);
+    addSyncPeer(node, peer);
+    return websocket;
+  }
+  /** A new account's node with SQLite storage, connected, and a feed of `n` items it uploaded. */
+  async function nodeWithFeed(name: string, n: number) {
+    const { storage, driver } = openJazzStorage(join(dir.path, `${name}.db`));
+    drivers.push(driver);
+    const created = await LocalNode.withNewlyCreatedAccount({
+      creationProps: { name },
+      crypto: jazzCrypto,
+      storage,
+    });
+    nodes.push(created.node);
+    await connect(created.node);
+    const feed = created.node.createGroup().createStream<RawCoStream>();
+    assert.equal(
+      appendFeedItems(
+        feed,
+        Array.from({ length: n }, (_, i) => ({ i })),
+      ),
+      true,
+    );
+    const relayHolds = () =>
+      holdsAll(heldByPeer(created.node, "relay", feed.id), heldLocally(created.node, feed.id));
+    await waitFor(() => isUploadComplete(created.node) && relayHolds(), { what: "the upload" });
+    return { ...created, feedId: feed.id };
+  }
+  const count = (node: LocalNode, id: string) => {
+    const feed = contentOf<RawCoStream>(node, id);
+    return feed ? feedSessionLogs(feed).reduce((n, [, items]) => n + items.length, 0) : -1;
+  };
+
+  it("unloadCoValue, isHeldHere, untilStreamed: content dropped, what is held kept, loaded again from storage", async () => {
+    const { node, feedId } = await nodeWithFeed("unload", 3);
+    const held = heldLocally(node, feedId);
+    const off = subscribeToCoValue(node, feedId, () => undefined);
+    assert.equal(unloadCoValue(node, feedId), false, "refused while subscribed");
+    off();
+    assert.equal(unloadCoValue(node, feedId), true);
+    assert.equal(isAvailable(node, feedId), false);
+    assert.equal(isHeldHere(node, feedId), true);
+    assert.equal(isHeldHere(node, UNKNOWN_ID), false);
+    assert.deepEqual(heldLocally(node, feedId), held, "the shell knows what the node holds");
+    assert.equal(unloadCoValue(node, feedId), false, "nothing left to unload");
+    assert.equal(await loadCoValue(node, feedId, "relay"), true, "from storage alone");
+    await untilStreamed(node, feedId);
+    assert.equal(count(node, feedId), 3);
+    const { node: bare } = await newNode();
+    nodes.push(bare);
+    const map = bare.createGroup().createMap<RawCoMap>({ a: 1 });
+    assert.equal(unloadCoValue(bare, map.id), false, "refused without storage (it would be lost)");
+    const empty = node.createGroup().createStream<RawCoStream>();
+    await waitFor(() => holdsAll(heldByPeer(node, "relay", empty.id), heldLocally(node, empty.id)), {
+      what: "the relay to hold the empty feed",
+    });
+    assert.equal(unloadCoValue(node, empty.id), false, "refused without transactions (never re-offered)");
+    assert.equal(contentOf<RawCoMap>(bare, map.id)?.get("a"), 1);
+  });
+
+  it("untilStreamed: a large CoValue loaded from storage is complete only once streamed", async () => {
+    const { node, feedId } = await nodeWithFeed("stream", 0);
+    const feed = contentOf<RawCoStream>(node, feedId)!;
+    const blob = "x".repeat(400);
+    for (let t = 0; t < 20; t++)
+      appendFeedItems(
+        feed,
+        Array.from({ length: 500 }, (_, i) => ({ t, i, blob })),
+      );
+    // Refused until the relay acknowledged every transaction (cojson's own upload tracker may say
+    // "uploaded" a moment before the relay's known state does).
+    await waitFor(() => unloadCoValue(node, feedId), { timeoutMs: 30_000, what: "the relay to hold it all" });
+    assert.equal(await loadCoValue(node, feedId, "relay"), true);
+    await untilStreamed(node, feedId);
+    assert.equal(count(node, feedId), 10_000);
+  });
+
+  it("an unloaded CoValue comes back with what another session writes, and its subscribers hear of it", async () => {
+    const { node, feedId, accountID, accountSecret } = await nodeWithFeed("pushed", 2);
+    assert.equal(unloadCoValue(node, feedId), true);
+    let calls = 0;
+    const off = subscribeToCoValue(node, feedId, () => calls++);
+    const other = await LocalNode.withLoadedAccount({
+      accountID,
+      accountSecret,
+      sessionID: undefined,
+      peers: [(await relayPeer(`ws://127.0.0.1:${port}`, "relay")).peer],
+      crypto: jazzCrypto,
+    });
+    nodes.push(other);
+    assert.equal(await loadCoValue(other, feedId), true);
+    await untilStreamed(other, feedId);
+    appendFeedItems(contentOf<RawCoStream>(other, feedId)!, [{ from: "other" }]);
+    await waitFor(() => calls > 0 && count(node, feedId) === 3, { what: "the item in the unloaded feed" });
+    off();
+  });
+
+  it("a relay back empty is sent an unloaded CoValue again on reconnect (cojson asks it about shells)", async () => {
+    const { node, feedId, accountID, accountSecret } = await nodeWithFeed("healed", 4);
+    assert.equal(unloadCoValue(node, feedId), true);
+    for (const s of sockets.splice(0)) s.close();
+    await relay.close();
+    await listen();
+    await connect(node);
+    const relayHolds = () => holdsAll(heldByPeer(node, "relay", feedId), heldLocally(node, feedId));
+    await waitFor(relayHolds, { what: "the relay to hold the unloaded feed again" });
+    const reader = await LocalNode.withLoadedAccount({
+      accountID,
+      accountSecret,
+      sessionID: undefined,
+      peers: [(await relayPeer(`ws://127.0.0.1:${port}`, "relay")).peer],
+      crypto: jazzCrypto,
+    });
+    nodes.push(reader);
+    assert.equal(await loadCoValue(reader, feedId), true);
+    await untilStreamed(reader, feedId);
+    assert.equal(count(reader, feedId), 4);
   });
 });
 

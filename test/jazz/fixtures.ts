@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { JazzSyncService } from "../../src/jazz/JazzSyncService.js";
-import { silentLogger } from "../../src/log/logger.js";
+import { silentLogger, createLogger } from "../../src/log/logger.js";
 import type { RemoteRecord, RemoteSession } from "../../src/sync/remote.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -16,12 +16,12 @@ export function service(
   relayUrl: string,
   dir: string,
   name: string,
-  extra: { connectTimeoutMs?: number; pingTimeoutMs?: number } = {},
+  extra: { connectTimeoutMs?: number; pingTimeoutMs?: number; shardEntries?: number } = {},
 ) {
   return new JazzSyncService({
     relayUrl,
     storagePath: join(dir, `${name}.jazz.db`),
-    logger: silentLogger,
+    logger: process.env.DEBUG_JAZZ ? createLogger({ level: "debug" }) : silentLogger,
     WebSocket,
     loadTimeoutMs: 5_000,
     ...extra,

@@ -1,7 +1,8 @@
 // The data is ordinary Jazz data: a plain jazz-tools client with the same credentials and schema
 // reads the root and its fields, and what it writes through the public API reaches the service.
 // Also the regression test for the batched feed writes (core.makeTransaction with many changes,
-// below jazz-tools' documented API, pinned to cojson 0.20.19): every change is one feed item.
+// below jazz-tools' documented API, pinned to cojson 0.20.19): every change is one feed item. The
+// service here starts a new shard every SHARD items, so the history spans several feeds.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createWebSocketPeer } from "cojson-transport-ws";
@@ -41,11 +42,13 @@ describe("a plain Jazz client reads what the service wrote", () => {
     command({ createdAt: 1000 + i }),
   );
   const big = Array.from({ length: 40 }, () => command({ encryptedPayload: blob(48 * 1024) }));
+  /** Items per shard: the commands fill three shards, the big ones a fourth. */
+  const SHARD = FEED_BATCH_ENTRIES;
 
   before(async () => {
     relay = await startTestRelay();
     dir = await tempDir("cs-jp-");
-    const svc = service(relay.url, dir.path, "svc");
+    const svc = service(relay.url, dir.path, "svc", { shardEntries: SHARD });
     identity = svc.deriveIdentity(newAuthKey());
     session = await svc.open({ identity, mode: "create" });
     await session.connect();
@@ -63,17 +66,32 @@ describe("a plain Jazz client reads what the service wrote", () => {
     try {
       const account = await CaroSyncAccount.load(identity.accountId, {
         loadAs: ctx.account,
-        resolve: { root: { commandHistory: true, preferences: { entries: true }, devices: { $each: true } } },
+        resolve: {
+          root: {
+            commandHistory: true,
+            commandShards: { $each: true },
+            preferences: { entries: true },
+            devices: { $each: true },
+          },
+        },
       });
       assert.ok(account.$isLoaded, "account loads");
       const root = account.root;
       assert.equal(root.$jazz.id, session.syncRootId());
-      assert.equal(root.schemaVersion, 1);
+      assert.equal(root.schemaVersion, 2);
       assert.equal(typeof root.createdAt, "number");
       assert.ok(root.updatedAt >= root.createdAt);
 
-      // Many entries per transaction, yet one feed item each, in order, for jazz-tools readers.
-      const items = [...(root.commandHistory.perAccount[identity.accountId as never]?.all ?? [])];
+      // Many entries per transaction, yet one feed item each, in order, for jazz-tools readers: the
+      // history is commandHistory (empty in a root created sharded) then each shard in turn.
+      assert.equal([...(root.commandHistory.perAccount[identity.accountId as never]?.all ?? [])].length, 0);
+      const shards = root.commandShards;
+      assert.ok(shards, "the root lists its shards");
+      assert.deepEqual(
+        shards.map((feed) => [...(feed.perAccount[identity.accountId as never]?.all ?? [])].length),
+        [SHARD, SHARD, commands.length - 2 * SHARD + big.length],
+      );
+      const items = shards.flatMap((feed) => [...(feed.perAccount[identity.accountId as never]?.all ?? [])]);
       assert.equal(items.length, commands.length + big.length);
       const first = items[0]!.value;
       const { type: _t, ...expected } = commands[0]!;
@@ -93,12 +111,16 @@ describe("a plain Jazz client reads what the service wrote", () => {
       assert.equal(root.devices[0]?.deviceId, "device-a");
       assert.equal(root.devices[0]?.isActive, true);
 
-      // And what the plain client pushes through the public API reaches the service live.
+      // And what the plain client pushes through the public API reaches the service live, into
+      // commandHistory or into a sealed shard (which the service no longer holds in memory).
       const seen = new Collector(session);
       const { type: _type, ...entry } = command({ deviceId: "plain" });
       root.commandHistory.$jazz.push(entry);
       await seen.until("plain client's push", (c) => c.command(entry.id));
-      await waitFor(() => seen.count("command") === commands.length + big.length + 1, {
+      const { type: _type2, ...late } = command({ deviceId: "plain" });
+      shards[0]!.$jazz.push(late);
+      await seen.until("plain client's push into a sealed shard", (c) => c.command(late.id));
+      await waitFor(() => seen.count("command") === commands.length + big.length + 2, {
         what: "all commands",
       });
       seen.off();

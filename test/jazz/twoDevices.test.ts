@@ -68,10 +68,13 @@ describe("JazzSyncService with two devices", () => {
     const fromA = command();
     await a.write([fromA]);
     await atB.until("A's command at B", (c) => c.command(fromA.id));
-    // Each side got exactly the new command(s), not a replay of the history.
-    await atA.until("A's own command echoed", (c) => c.command(fromA.id));
-    assert.equal(atA.delivered - before.a, 2);
-    assert.equal(atB.delivered - before.b, 2);
+    // Each side got exactly the other's new command, not a replay of the history, and not its own
+    // write back (it came from its cache).
+    await Promise.all([a.untilDelivered!(), b.untilDelivered!()]);
+    assert.equal(atA.command(fromA.id), undefined, "A's own write is not handed back to A");
+    assert.equal(atB.command(fromB.id), undefined, "B's own write is not handed back to B");
+    assert.equal(atA.delivered - before.a, 1);
+    assert.equal(atB.delivered - before.b, 1);
     atA.off();
     atB.off();
   });
@@ -101,11 +104,15 @@ describe("JazzSyncService with two devices", () => {
     const atB = new Collector(b);
     await atB.until("command at B", (c) => c.command(cmd.id));
     await a.write([{ ...cmd, executed: true, success: true, executedAt: 10 }]);
+    await atB.until("executed at B", (c) => c.command(cmd.id)?.executed);
     await b.write([{ ...cmd, deletedAt: 20 }]);
-    await atB.until(
+    // B's own write is not handed back to its listeners: a new one is replayed B's merged state.
+    const replayB = new Collector(b);
+    await replayB.until(
       "deleted and executed at B",
       (c) => c.command(cmd.id)?.deletedAt === 20 && c.command(cmd.id)?.executed,
     );
+    replayB.off();
     // A late, stale update (not executed, not deleted) changes nothing.
     await a.write([cmd]);
     const atA = new Collector(a);

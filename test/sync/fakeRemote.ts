@@ -7,6 +7,7 @@ import type {
   MissingPart,
   Remote,
   RemoteIdentity,
+  RemoteHoldings,
   RemoteInventory,
   RemoteRecord,
   RemoteSession,
@@ -153,18 +154,26 @@ export class FakeSession implements RemoteSession {
     for (const other of this.relay.sessions) if (other !== this && other.connected) other.deliver(batch);
   }
 
-  inventory(_opts: { timeoutMs: number }): Promise<RemoteInventory> {
-    if (this.closed) return Promise.reject(new Error("session is closed"));
+  async inventory(opts: { timeoutMs: number }): Promise<RemoteInventory> {
+    const held = await this.holdings(opts);
     const commands = (records: Iterable<RemoteRecord>) =>
       [...records].filter((r): r is Extract<RemoteRecord, { type: "command" }> => r.type === "command");
-    const local = { missing: [...this.localMissing], commands: commands(this.held.values()) };
+    const local = { missing: held.local.missing, commands: commands(this.held.values()) };
+    if (!held.relay) return { local, relay: null };
+    return { local, relay: { missing: held.relay.missing, commands: commands(this.relay.records.values()) } };
+  }
+
+  holdings(_opts: { timeoutMs: number }): Promise<RemoteHoldings> {
+    if (this.closed) return Promise.reject(new Error("session is closed"));
+    const local = { missing: [...this.localMissing] };
     if (!this.connected) return Promise.resolve({ local, relay: null });
     // As the Jazz session does: the relay is asked again and sent what it lacks.
     this.restoreRelay();
-    const relayMissing: MissingPart[] = [...this.localMissing];
-    if (!this.relay.accounts.has(this.accountId)) relayMissing.push({ part: "account", state: "absent" });
-    const relay = { missing: relayMissing, commands: commands(this.relay.records.values()) };
-    return Promise.resolve({ local, relay });
+    const missing: MissingPart[] = [...this.localMissing];
+    if (!this.relay.accounts.has(this.accountId)) missing.push({ part: "account", state: "absent" });
+    const lacking = [...this.held].some(([key, r]) => r.type === "command" && !this.relay.records.has(key));
+    if (lacking) missing.push({ part: "commandHistory", state: "partial" });
+    return Promise.resolve({ local, relay: { missing } });
   }
 
   /** Gives the relay the account and whatever it lacks of what was uploaded from here (not held). */

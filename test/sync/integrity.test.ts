@@ -14,7 +14,9 @@ const feedAbsent: MissingPart = { part: "commandHistory", state: "absent" };
 describe("completeness check", () => {
   let h: Harness;
   let remote: FakeRemote;
+  /** Times a check asked the relay (a quick check once, an escalated one twice); full checks. */
   let checks = 0;
+  let fullChecks = 0;
   afterEach(() => h.cleanup());
 
   const setup = async () => {
@@ -22,11 +24,18 @@ describe("completeness check", () => {
     checks = 0;
     // Jitter 0.5: probes come exactly every syncIntervalMs.
     h = await harness({ remote, config: { syncIntervalMs: INTERVAL }, random: () => 0.5 });
+    fullChecks = 0;
     const session = remote.session;
     const inventory = session.inventory.bind(session);
+    const holdings = session.holdings.bind(session);
     session.inventory = (opts) => {
-      checks++;
+      fullChecks++;
       return inventory(opts);
+    };
+    // Every check asks the relay through holdings, a full one inside its inventory.
+    session.holdings = (opts) => {
+      checks++;
+      return holdings(opts);
     };
   };
   const health = () => h.manager.healthReport();
@@ -59,6 +68,7 @@ describe("completeness check", () => {
     await h.manager.connect();
     await until("the check after the reconnect", () => checks >= 2);
     await until("complete", () => health().integrity.status === "complete");
+    assert.equal(fullChecks, 0, "the account was complete: quick checks only");
     const commands = [...remote.relay.records.values()].filter((r) => r.type === "command");
     assert.equal(commands.length, 2, "both commands are on the relay again");
     assert.ok(remote.relay.accounts.has(remote.session.accountId));
@@ -74,10 +84,12 @@ describe("completeness check", () => {
       { where: "jazz", ...feedAbsent },
       { where: "relay", ...feedAbsent },
     ]);
+    assert.equal(fullChecks, 1, "the quick check found parts missing: a full one followed");
     h.clock.advance(INTERVAL - 1);
-    assert.equal(checks, 1, "not before the interval");
+    assert.equal(fullChecks, 1, "not before the interval");
     h.clock.advance(1);
-    await until("the second probe", () => checks === 2 && health().integrity.checkedAt === h.clock.now());
+    await until("the second probe", () => fullChecks === 2 && health().integrity.checkedAt === h.clock.now());
+    assert.equal(checks, 3, "while incomplete, probes are full checks only");
     // The rest arrives (a device that holds it connected): the next probe finds the account whole.
     remote.session.localMissing = [];
     h.clock.advance(INTERVAL);
@@ -96,7 +108,7 @@ describe("completeness check", () => {
     remote.session.drop();
     await until("the drop", () => h.manager.state === "OFFLINE");
     h.clock.advance(INTERVAL * 3);
-    assert.equal(checks, 1, "no probe while disconnected");
+    assert.equal(fullChecks, 1, "no probe while disconnected");
     assert.equal(health().integrity.status, "restoring", "the last verdict stays until the next check");
   });
 

@@ -2,6 +2,7 @@
 // installation's absolute paths. This is the only copy of the unit and the plist (contrib/ holds
 // none), so what the docs show, what the tests verify and what users get cannot drift apart.
 import { join } from "node:path";
+import { DAEMON_MEMORY_ENV } from "../../client/launch.js";
 
 export const SERVICE_PLATFORMS = ["linux", "darwin"] as const;
 export type ServicePlatform = (typeof SERVICE_PLATFORMS)[number];
@@ -52,7 +53,9 @@ export function renderServiceFile(platform: ServicePlatform, spec: ServiceSpec):
 }
 
 function systemdUnit(spec: ServiceSpec): string {
-  const env = Object.entries(spec.env).map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`, false)}`);
+  // The daemon's memory settings (client/launch.ts), under the recorded variables.
+  const all = { ...DAEMON_MEMORY_ENV, ...spec.env };
+  const env = Object.entries(all).map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`, false)}`);
   return [
     `# caro-sync daemon, systemd user unit written by \`caro-sync service install\` (caro-sync ${spec.version}).`,
     "# It runs this installation by absolute path: install again after moving it or changing Node.js.",
