@@ -1,7 +1,8 @@
-// sync.verify, the completeness check the daemon also runs by itself after every connection, on the
-// first device of the history (all N confirmed by the relay): without and with repair (nothing to
-// repair, so the background run's cost). Against a paged sync.pull of the same N commands from the
-// same daemon: reading the cache over the socket, the least a check of the cache can cost.
+// sync.verify, the full completeness check (the daemon runs it by itself when the quick check after
+// a connection finds a gap), on the first device of the history (all N confirmed by the relay):
+// without and with repair (nothing to repair, so the background run's cost). Against a paged
+// sync.pull of the same N commands from the same daemon: reading the cache over the socket, the
+// least a check of the cache can cost.
 import { pullEverything } from "../../test/helpers/daemon.js";
 import { TARGET_COUNT } from "./history.js";
 import { fmtEntries, fmtMs, type Row } from "../row.js";
