@@ -11,6 +11,7 @@
 import type { LocalNode, RawCoList } from "cojson";
 import type { Account, JazzContextWithAccount } from "jazz-tools";
 import type { Logger } from "../log/logger.js";
+import { RepeatGuard } from "../log/repeatGuard.js";
 import { withDeadline } from "../sync/deadline.js";
 import {
   RemoteConnectError,
@@ -74,6 +75,8 @@ export class JazzSession implements RemoteSession {
   private loadingDevices = false;
   private readonly offAccount: () => void;
   private readonly offUploads: () => void;
+  /** Each change of the account retries the reconciliation: a failure that repeats is logged once. */
+  private readonly reconcileFailures: RepeatGuard;
   /** Feeds cojson refused to unload because the relay has not acknowledged them yet. */
   private readonly awaitingAck = new Map<string, () => void>();
 
@@ -91,6 +94,12 @@ export class JazzSession implements RemoteSession {
     },
   ) {
     this.node = ctx.node;
+    this.reconcileFailures = new RepeatGuard({
+      logger: deps.logger,
+      clock: deps.relay.clock,
+      msg: "root reconciliation failed; will retry",
+      recoveredMsg: "root reconciled",
+    });
     this.accountId = ctx.account.$jazz.id;
     this.link = null;
     if (deps.link) this.adoptLink(deps.link);
@@ -373,8 +382,10 @@ export class JazzSession implements RemoteSession {
     this.reconcileQueued = true;
     void this.enqueue(async () => {
       this.reconcileQueued = false;
-      if (!this.closed) await this.reconcile();
-    }).catch((err: unknown) => this.deps.logger.warn({ err }, "root reconciliation failed; will retry"));
+      if (this.closed) return;
+      await this.reconcile();
+      this.reconcileFailures.recovered();
+    }).catch((err: unknown) => this.reconcileFailures.failed({ err }));
   }
 
   /** Attaches the canonical root, repairs the account's root key, replays stale roots into it. */
