@@ -85,6 +85,22 @@ describe("sync.verify", () => {
     assert.equal(h.manager.healthReport().integrity.status, "complete", "the result becomes health's");
   });
 
+  it("the same commands in the same state under another device in Jazz: the per-device digests tell", async () => {
+    await setup();
+    await pushBoth();
+    const uploaded = [...remote.relay.records.values()].find((r) => r.type === "command" && r.id === id(1));
+    assert.ok(uploaded?.type === "command");
+    remote.session.holdQuietly([{ ...uploaded, deviceId: "dev-z" }]);
+    const r = await h.manager.verify({});
+    assert.deepEqual(r.missing.commands, [], "the digest's lines leave the device out: no gap");
+    assert.deepEqual(r.total.jazz, r.total.cache);
+    const devices = new Map(r.devices.map((d) => [d.deviceId, d]));
+    assert.equal(devices.get("dev-a")?.cache.commands, 3);
+    assert.equal(devices.get("dev-a")?.jazz?.commands, 2);
+    assert.equal(devices.get("dev-z")?.cache.commands, 0);
+    assert.equal(devices.get("dev-z")?.jazz?.commands, 1);
+  });
+
   it("a command Jazz holds and the cache lacks: absent in the cache; repair downloads it and tells clients", async () => {
     await setup();
     await pushBoth();
