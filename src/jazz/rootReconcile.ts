@@ -2,7 +2,7 @@
 //
 // Because the account ID follows from the authKey, two devices can each create "the" account (one
 // offline, or both at once). Jazz merges the two creations into one account whose `root` key is
-// last-writer-wins, so the later root would silently replace the earlier one (JAZZ-NOTES). Every
+// last-writer-wins, so the later root would silently replace the earlier one (docs/jazz.md). Every
 // device therefore ignores the LWW value and uses the canonical root: the first value ever set on
 // the account's `root` key (earliest madeAt, then transaction ID). Any other root is stale: its
 // records are replayed into the canonical root (idempotently: commands merge by id, preferences

@@ -1,7 +1,7 @@
 // Reading CaroSyncRoot as RemoteRecords, incrementally. The root is read through cojson's raw views
 // (a feed's per-session logs, every edit of a map key, RawCoList; the internal ones through
 // cojsonAdapter.ts) because jazz-tools' typed views re-walk and re-sort the whole feed on each
-// access, which costs ~0.5 s at 100k entries (JAZZ-NOTES).
+// access, which costs ~0.5 s at 100k entries (docs/jazz.md).
 import type { LocalNode, RawCoList, RawCoMap, RawCoStream } from "cojson";
 import { joinDevice } from "../sync/merge.js";
 import type { RemoteRecord } from "../sync/remote.js";

@@ -3,7 +3,7 @@
 // Commands go into the live shard of the history (commandHistory.ts) many per transaction through cojson's low-level transaction API
 // (cojsonAdapter.ts `appendFeedItems`): each change becomes one feed item for every reader,
 // exactly as if pushed one by one, but one transaction per entry cannot carry 100k entries
-// (JAZZ-NOTES). This skips jazz-tools' schema validation, so entries are checked here first.
+// (docs/jazz.md). This skips jazz-tools' schema validation, so entries are checked here first.
 // test/jazz/cojsonAdapter.test.ts and test/jazz/plainClient.test.ts guard the behaviour.
 import type { LocalNode, RawCoList, RawCoMap } from "cojson";
 import { comparePreferenceWrites, joinCommand, joinDevice } from "../sync/merge.js";
