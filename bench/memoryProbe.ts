@@ -209,7 +209,10 @@ async function restart(): Promise<void> {
 const SELF = fileURLToPath(import.meta.url);
 
 /** Forks this file in `role`; collects its "phase" reports until "done". */
-function run(role: string, extra: string[]): Promise<{ done: Record<string, unknown>; kill: () => void }> {
+function run(
+  role: string,
+  extra: string[],
+): Promise<{ done: Record<string, unknown>; kill: () => Promise<void> }> {
   const env = { ...process.env };
   for (const kv of args.env) {
     const at = kv.indexOf("=");
@@ -225,7 +228,14 @@ function run(role: string, extra: string[]): Promise<{ done: Record<string, unkn
     child.on("message", (raw) => {
       const msg = raw as Record<string, unknown>;
       if (msg.event === "phase") console.log(JSON.stringify({ ...msg, event: undefined }));
-      if (msg.event === "done") resolve({ done: msg, kill: () => child.send("exit") });
+      // kill() resolves once the child has exited (its storage closed).
+      const kill = () =>
+        new Promise<void>((exited) => {
+          if (child.exitCode !== null) return exited();
+          child.once("exit", () => exited());
+          child.send("exit");
+        });
+      if (msg.event === "done") resolve({ done: msg, kill });
     });
     child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`${role} exited with ${code}`))));
   });
@@ -244,8 +254,7 @@ async function main(): Promise<void> {
     const shards = ["--shards", String(w.done.shards)];
     await run("reader", [...base, ...creds, ...shards, "--keep"]);
     await run("reader", [...base, ...creds, ...shards]);
-    w.kill();
-    await new Promise((r) => setTimeout(r, 1000));
+    await w.kill();
     await run("restart", [...base, ...creds, ...shards]);
   } finally {
     await relay.stop();
