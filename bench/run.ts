@@ -18,6 +18,7 @@ import { RunContext, type BenchOptions, type Fixture } from "./context.js";
 import type { Row, Sample, Verdict } from "./row.js";
 import { cliPing } from "./rows/cli.js";
 import { fresh, upload } from "./rows/history.js";
+import { keys } from "./rows/keys.js";
 import { pingThroughput, roundTrip } from "./rows/ipc.js";
 import { live } from "./rows/live.js";
 import { memory } from "./rows/memory.js";
@@ -38,6 +39,7 @@ const ROWS: readonly Row[] = [
   start,
   cliPing,
   verify,
+  keys,
 ];
 /** Rows that use the history run before the IPC rows, so no idle daemon of theirs adds noise. */
 const RUN_ORDER: readonly Row[] = [
@@ -51,6 +53,7 @@ const RUN_ORDER: readonly Row[] = [
   pingThroughput,
   roundTrip,
   cliPing,
+  keys,
 ];
 
 function parseOptions(): { opts: BenchOptions; rows: Row[] } {

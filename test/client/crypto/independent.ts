@@ -18,14 +18,15 @@ export interface Argon2Params {
  * fails: CI must not go green on a cross-check it never ran.
  */
 export function requireTool(t: TestContext, tool: "argon2" | "libargon2" | "openssl"): boolean {
-  const missing = missingReason(tool);
+  const missing = toolMissing(tool);
   if (missing === null) return true;
   if (process.env.CI) assert.fail(`${missing} (CI is set, so a missing cross-check tool is a failure)`);
   t.skip(missing);
   return false;
 }
 
-function missingReason(tool: "argon2" | "libargon2" | "openssl"): string | null {
+/** Why `tool` cannot be run, or null when it can. */
+export function toolMissing(tool: "argon2" | "libargon2" | "openssl"): string | null {
   switch (tool) {
     case "argon2":
       return onPath("argon2") ? null : "argon2 is not installed (apt-get install argon2)";

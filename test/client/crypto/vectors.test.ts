@@ -28,11 +28,8 @@ describe("test vectors", () => {
   it("reproduces the salt, the Argon2id parameters and the master key", async () => {
     assert.equal(hex(phraseSalt(v.phrase)), v.saltHex);
     assert.deepEqual({ ...ARGON2_PARAMS, hashLength: 32, version: 0x13 }, v.argon2id);
-    const started = performance.now();
+    // Its cost (budget 1.5 s on 2 cores) is the bench's `keys` row, not a timed test.
     assert.equal(hex(await deriveMasterKey(v.phrase)), v.masterKeyHex);
-    const seconds = (performance.now() - started) / 1000;
-    // Generous bound: a shared CI runner is slower than a laptop; the budget is 1.5 s on 2 cores.
-    assert.ok(seconds < 10, `Argon2id took ${seconds.toFixed(2)} s`);
     assert.equal(hex(phraseSalt(v.shortPhrase.phrase)), v.shortPhrase.saltHex);
     assert.equal(hex(await deriveMasterKey(v.shortPhrase.phrase)), v.shortPhrase.masterKeyHex);
   });
