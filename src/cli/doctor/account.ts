@@ -17,7 +17,11 @@ export const accountCheck: Check<DoctorContext> = {
     const daemon = await daemonAccountId(ctx);
     if (daemon.accountId === null) {
       if (daemon.source === "the credentials file")
-        return skip("the daemon is not running and not initialized");
+        return skip(
+          daemon.initializing
+            ? "the daemon is still initializing: run `caro-sync doctor` again"
+            : "the daemon is not running and not initialized",
+        );
       return warn(
         `the keys are for ${keysAccount}, the daemon has no identity yet`,
         "run `caro-sync join` with your recovery phrase",
@@ -42,14 +46,19 @@ function keysAccountId(path: string): string | null {
 }
 
 /**
- * The running daemon's `sync.status` accountId; with the daemon down, the accountId field of the
- * credentials file (the rest of it, secrets included, is never looked at or printed).
+ * The running daemon's `sync.status` accountId; with the daemon down, or still INITIALIZING (it
+ * refuses sync.status while it loads the identity of its credentials file), the accountId field of
+ * the credentials file (the rest of it, secrets included, is never looked at or printed).
  */
-async function daemonAccountId(
-  ctx: DoctorContext,
-): Promise<{ accountId: string | null; source: "the daemon" | "the credentials file" }> {
+async function daemonAccountId(ctx: DoctorContext): Promise<{
+  accountId: string | null;
+  source: "the daemon" | "the credentials file";
+  initializing: boolean;
+}> {
   const d = await ctx.daemon();
-  if (d.reachable) return { accountId: d.status?.accountId ?? null, source: "the daemon" };
+  const initializing = d.reachable && d.health.state === "INITIALIZING";
+  if (d.reachable && !initializing)
+    return { accountId: d.status?.accountId ?? null, source: "the daemon", initializing };
   let accountId: string | null = null;
   try {
     const parsed = JSON.parse(readFileSync(ctx.config.credentialsPath, "utf8")) as { accountId?: unknown };
@@ -57,5 +66,5 @@ async function daemonAccountId(
   } catch {
     // Absent or unreadable: the credentials-file check says which.
   }
-  return { accountId, source: "the credentials file" };
+  return { accountId, source: "the credentials file", initializing };
 }
