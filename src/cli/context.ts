@@ -1,8 +1,15 @@
 // What every command gets: the global options resolved (socket path, output mode) and a way to
 // reach the daemon.
+import { setTimeout as delay } from "node:timers/promises";
+import { RpcError } from "../client/errors.js";
 import { SyncClient } from "../client/SyncClient.js";
 import { hasSettingsToCheck, nonEmpty, socketPathOf } from "../config/paths.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { Output } from "./output.js";
+
+/** How long a command waits for a daemon loading its identity, and how often it tries again. */
+const LOADING_WAIT_MS = 10_000;
+const LOADING_RETRY_MS = 100;
 
 /** Options of the program itself, valid before or after the subcommand. */
 export interface GlobalOptions {
@@ -50,14 +57,18 @@ export class CliContext {
     return SyncClient.connect({ socketPath: await this.socketPath(), autoStart });
   }
 
-  /** Runs `fn` with a connected client and closes it afterwards, whatever happens. */
+  /**
+   * Runs `fn` with a connected client and closes it afterwards, whatever happens. With `autoStart`
+   * (the command needs the daemon to work) `fn` runs again while the daemon is loading its identity
+   * (see whileLoading).
+   */
   async withClient<T>(
     fn: (client: SyncClient) => Promise<T>,
     opts: { autoStart?: boolean } = {},
   ): Promise<T> {
     const client = await this.connect(opts);
     try {
-      return await fn(client);
+      return opts.autoStart === true ? await whileLoading(() => fn(client)) : await fn(client);
     } finally {
       client.close();
     }
@@ -79,4 +90,31 @@ export class CliContext {
       return explicit;
     }
   }
+}
+
+/**
+ * A daemon that has just started (autostarted, `caro-sync start`, a service) answers at once, but
+ * while it loads its identity (INITIALIZING, about a second) it refuses sync.* and device.* with
+ * -32001 (docs/protocol.md, the state gate). Runs `fn` again until the daemon takes it, for up to
+ * LOADING_WAIT_MS, then lets the refusal through (exit 4, "retry shortly"). Safe to repeat: while
+ * INITIALIZING every sync.* and device.* call is refused, so a refused `fn` changed nothing.
+ */
+export async function whileLoading<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOADING_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isLoading(err) || Date.now() >= deadline) throw err;
+    }
+    await delay(LOADING_RETRY_MS);
+  }
+}
+
+function isLoading(err: unknown): boolean {
+  return (
+    err instanceof RpcError &&
+    err.code === ErrorCode.NotInitialized &&
+    (err.data as { state?: unknown } | undefined)?.state === "INITIALIZING"
+  );
 }

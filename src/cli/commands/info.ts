@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import type { HealthResult, LastError, StatusResult } from "../../protocol.js";
 import { EVENT_NAMES } from "../../protocol/constants.js";
 import { ConnectionError } from "../../client/errors.js";
-import type { CliContext } from "../context.js";
+import { whileLoading, type CliContext } from "../context.js";
 import { EXIT } from "../exitCodes.js";
 import { duration, when } from "../output.js";
 import type { Action } from "../program.js";
@@ -111,7 +111,7 @@ async function watchStatus(ctx: CliContext): Promise<number> {
   process.on("SIGINT", onSigint);
   try {
     await client.subscribe();
-    await show();
+    await whileLoading(show);
     const lost = await ended;
     if (lost) throw lost;
     return EXIT.ok;
