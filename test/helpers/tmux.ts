@@ -193,10 +193,10 @@ export class Terminal {
   }
 }
 
-/** Removes escape sequences (CSI, OSC, and two-byte ESC x) from terminal output. */
+/** Removes escape sequences (CSI, OSC, and two-byte ESC x, such as ESC 7 / ESC 8) from terminal output. */
 export function stripAnsi(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g, "");
+  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[0-?@-Z\\-_]/g, "");
 }
 
 /** The SGR sequences (ESC [ … m) in `text`, as their parameter strings ("1", "32", "0"…). */
