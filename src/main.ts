@@ -261,19 +261,16 @@ export async function startDaemon(deps: {
 
   // Ordered, best-effort: stop serving metrics (its gauges read the cache), stop accepting and
   // drain in-flight requests, stop connecting and make the final upload, close the sync side
-  // (remote, then cache), and report. Each failure is logged; the next step still runs.
+  // (remote, then cache), then end the connections, and report. Each failure is logged; the next
+  // step still runs. The connections close last: a client that asked for the shutdown (`caro-sync
+  // stop`, restart) learns the daemon is done when its connection closes, and may start another.
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
       stopIdleCollector();
       let code: number = EXIT.ok;
       await metricsServer?.close();
-      try {
-        await server.stop({ drainMs: 5_000 });
-      } catch (err) {
-        logger.error({ err }, "stopping the IPC server failed");
-        code = EXIT.failure;
-      }
+      await server.drain({ drainMs: 5_000 });
       try {
         // Stops connecting, uploads what it can within shutdownFlushMs, closes remote and cache.
         await manager.shutdown({ finalUploadMs: config.shutdownFlushMs });
@@ -281,6 +278,7 @@ export async function startDaemon(deps: {
         logger.error({ err }, "closing the sync manager failed");
         code = EXIT.failure;
       }
+      await server.stop();
       logger.info({ code }, "daemon stopped");
       resolveStopped(code);
       return code;

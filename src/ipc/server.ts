@@ -93,9 +93,15 @@ export interface IpcServer {
    */
   start(): Promise<void>;
   /**
-   * Stops accepting, lets in-flight requests finish and writes their responses (for at most
-   * `drainMs`, default 5 s), ends every connection and removes the socket file. Idempotent: every
-   * call returns the same promise. Never rejects.
+   * Shutdown, step 1: closes the listener (new clients are refused), starts no new request, and
+   * lets in-flight requests finish and write their responses (for at most `drainMs`, default 5 s).
+   * Connections stay open, so a client learns the daemon is gone when its connection closes, in
+   * step 2 (`stop`), after the daemon has closed its files. Idempotent. Never rejects.
+   */
+  drain(opts?: { drainMs?: number }): Promise<void>;
+  /**
+   * Step 2: drains (step 1, if not done yet), ends every connection and removes the socket file.
+   * Idempotent: every call returns the same promise. Never rejects.
    */
   stop(opts?: { drainMs?: number }): Promise<void>;
   connections(): number;
@@ -124,9 +130,11 @@ export function createIpcServer({
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
   let stopping: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  let listenerClosed: Promise<void> | undefined;
 
   function accept(socket: Socket): void {
-    if (stopping) {
+    if (draining) {
       socket.destroy();
       return;
     }
@@ -211,18 +219,24 @@ export function createIpcServer({
     });
   }
 
-  async function shutdown(drainMs: number): Promise<void> {
+  async function drainRequests(drainMs: number): Promise<void> {
     const listening = server;
     if (!listening) return;
     // Closing the listener first: new clients get ECONNREFUSED/ENOENT, not a half-served connection.
-    const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+    listenerClosed = new Promise<void>((resolve) => listening.close(() => resolve()));
     crowd.stop();
     for (const connection of open) connection.stopAccepting();
     if (!(await waitIdle(drainMs))) {
       logger.warn({ inFlight, drainMs }, "IPC stop: requests still running after the drain bound");
     }
+  }
+
+  async function shutdown(drainMs: number): Promise<void> {
+    draining ??= drainRequests(drainMs);
+    await draining;
+    if (!listenerClosed) return;
     await Promise.all([...open].map((c) => c.close(config.closeGraceMs)));
-    await closed;
+    await listenerClosed;
     if (!usesNamedPipe()) {
       try {
         await removeSocketFile(socketPath, socketIno);
@@ -236,6 +250,12 @@ export function createIpcServer({
   return {
     socketPath,
     start,
+    drain(opts = {}) {
+      draining ??= drainRequests(opts.drainMs ?? 5_000).catch((err: unknown) => {
+        logger.error({ err }, "IPC drain failed");
+      });
+      return draining;
+    },
     stop(opts = {}) {
       stopping ??= shutdown(opts.drainMs ?? 5_000).catch((err: unknown) => {
         logger.error({ err }, "IPC stop failed");

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SyncClient } from "../../src/client/SyncClient.js";
 import type { PulledEntry, PushResult, StatusResult } from "../../src/protocol.js";
+import { lockCacheFile } from "../../src/cache/lock.js";
+import { startFaultProxy, type FaultProxy } from "../helpers/faultProxy.js";
 import { alive } from "../helpers/process.js";
+import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { caroSync, oneJson, type CliRun } from "./run.js";
@@ -105,7 +108,8 @@ describe("caro-sync start / stop with the real daemon", () => {
   });
 
   it("reset refuses while changes are not on the relay (exit 2, their count), and --discard-unsynced resets", async () => {
-    await initOverSocket({ socketPath: socket, autoStart: true });
+    // The first test's device: its identity comes back, its entry still unsent (no relay).
+    assert.equal((await run(["start"])).code, 0);
     const refused = await run(["reset", "--yes", "--json"]);
     assert.equal(refused.code, 2, refused.stderr);
     const { error } = JSON.parse(refused.stderr) as { error: { reason: string; data: { pending: number } } };
@@ -131,8 +135,65 @@ describe("caro-sync start / stop with the real daemon", () => {
   });
 });
 
+describe("caro-sync stop with a final upload under way", () => {
+  let relay: TestRelay;
+  let proxy: FaultProxy;
+  let home: { path: string; cleanup: () => Promise<void> };
+  let socket: string;
+  let run: (args: string[], input?: string) => Promise<CliRun>;
+
+  before(async () => {
+    relay = await startTestRelay();
+    proxy = await startFaultProxy(relay.port);
+    home = await tempDir("cs-stop-");
+    socket = join(home.path, ".config", "cmdai", "sync.sock");
+    run = (args, input) =>
+      caroSync(args, { home: home.path, env: { CARO_SYNC_RELAY: proxy.url }, ...(input ? { input } : {}) });
+  });
+  after(async () => {
+    await run(["stop"]);
+    await proxy.stop();
+    await relay.stop();
+    await home.cleanup();
+  });
+
+  it("returns only once the daemon has closed its cache, so another can start at once", async () => {
+    assert.equal((await run(["start"])).code, 0);
+    await initOverSocket({ socketPath: socket });
+    const status = await waitFor(
+      async () => {
+        const r = await run(["status", "--json"]);
+        const s = r.code === 0 ? (oneJson(r) as StatusResult) : null;
+        return s?.state === "ONLINE" ? s : null;
+      },
+      { timeoutMs: 20_000, what: "the daemon to be ONLINE" },
+    );
+    // The relay goes silent (no FIN, no RST): the entry stays queued, and the shutdown's final
+    // upload waits its whole shutdownFlushMs for a confirmation that never comes.
+    proxy.setFaults({ drop: 1 });
+    const entry = {
+      id: randomUUID(),
+      type: "command",
+      encrypted: Buffer.concat([Buffer.from([1]), randomBytes(40)]).toString("base64"),
+      metadata: { deviceId: status.deviceId, createdAt: Date.now(), safetyLevel: "safe" },
+    };
+    const pushed = await run(["push", "--json"], JSON.stringify([entry]));
+    assert.equal(pushed.code, 0, pushed.stderr);
+
+    const stopped = await run(["stop", "--json"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok((oneJson(stopped) as { pendingOperations: number }).pendingOperations >= 1);
+    // Not a wait: the lock must be free the moment stop returns.
+    lockCacheFile(join(home.path, ".cache", "cmdai", "sync.db")).release();
+
+    proxy.setFaults({});
+    const started = await run(["start", "--json"]);
+    assert.equal(started.code, 0, started.stderr);
+  });
+});
+
 /** sync.init with a random authKey, as a client that derived it would. */
-async function initOverSocket(opts: { socketPath: string; autoStart?: boolean }): Promise<void> {
+async function initOverSocket(opts: { socketPath: string }): Promise<void> {
   const client = await SyncClient.connect(opts);
   try {
     await client.init({ authKey: randomBytes(32).toString("base64"), deviceName: "e2e", platform: "linux" });
