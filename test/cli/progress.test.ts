@@ -7,14 +7,14 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { KeysFile } from "../../src/client/crypto/index.js";
 import { BIN_PATH } from "../../src/client/launch.js";
 import { MAX_LINE_BYTES } from "../../src/protocol/constants.js";
 import { commandEntry } from "../../src/cli/records.js";
 import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
-import { Terminal, stripAnsi, tmuxVersion } from "../helpers/tmux.js";
+import { Terminal, needTmux, stripAnsi, tmuxVersion } from "../helpers/tmux.js";
 import { caroSync } from "./run.js";
 
 const TMUX = tmuxVersion();
@@ -25,13 +25,6 @@ const COMMAND_BYTES = 64 * 1024;
 const ESC = "\x1b";
 
 type Home = Awaited<ReturnType<typeof tempDir>>;
-
-function needTmux(t: TestContext): boolean {
-  if (TMUX) return true;
-  if (process.env.CI) assert.fail("tmux is not installed, and CI must run these tests (see .ci/run)");
-  t.skip("tmux is not installed");
-  return false;
-}
 
 describe("caro-sync progress bars: on a terminal's stderr only", () => {
   let relay: TestRelay | undefined;

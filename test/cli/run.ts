@@ -36,3 +36,11 @@ export function oneJson(run: CliRun): unknown {
     throw new Error(`expected one JSON line on stdout, got ${lines.length}: ${run.stdout}`);
   return JSON.parse(lines[0]!);
 }
+
+/** stdout as JSON lines (`history --json`, `export`): one document a line. */
+export function jsonLines(run: CliRun): Record<string, unknown>[] {
+  return run.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { BIN_PATH } from "../../src/client/launch.js";
 import { alive } from "../helpers/process.js";
 import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
-import { Terminal, sgrParams, stripAnsi, tmuxVersion } from "../helpers/tmux.js";
+import { Terminal, needTmux, sgrParams, stripAnsi, tmuxVersion } from "../helpers/tmux.js";
 import { waitFor } from "../helpers/wait.js";
 import { caroSync } from "./run.js";
 
@@ -27,13 +27,6 @@ const JOIN_TEXT =
   "The relay is not reachable: this device finishes joining as soon as it is (see `caro-sync status`).";
 
 type Home = Awaited<ReturnType<typeof tempDir>>;
-
-function needTmux(t: TestContext): boolean {
-  if (TMUX) return true;
-  if (process.env.CI) assert.fail("tmux is not installed, and CI must run these tests (see .ci/run)");
-  t.skip("tmux is not installed");
-  return false;
-}
 
 const count = (text: string, re: RegExp): number => [...text.matchAll(re)].length;
 

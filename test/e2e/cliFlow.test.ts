@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { caroSync, oneJson, type CliRun } from "../cli/run.js";
+import { caroSync, jsonLines as linesOf, oneJson, type CliRun } from "../cli/run.js";
 import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -46,10 +46,7 @@ describe("e2e: the caro-sync command, from a phrase to history on another device
   const jsonLines = async (home: Home, args: string[]): Promise<Record<string, unknown>[]> => {
     const run = await on(home, [...args, "--json"]);
     assert.equal(run.code, 0, `${args.join(" ")}: ${run.stderr}`);
-    return run.stdout
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return linesOf(run);
   };
 
   before(async () => {

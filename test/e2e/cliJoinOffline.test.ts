@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { KeysFile, generatePhrase } from "../../src/client/crypto/index.js";
-import { caroSync, oneJson, type CliRun } from "../cli/run.js";
+import { caroSync, jsonLines, oneJson, type CliRun } from "../cli/run.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/faultProxy.js";
 import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -58,10 +58,7 @@ describe("e2e: caro-sync join with the relay unreachable, and with a phrase the 
   const history = async (home: Home): Promise<Record<string, unknown>[]> => {
     const run = await on(home, ["history", "--json"]);
     assert.equal(run.code, 0, run.stderr);
-    return run.stdout
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return jsonLines(run);
   };
 
   before(async () => {

@@ -4,9 +4,11 @@
 // The pane stays after the command exits (remain-on-exit), so a test still reads the last screen
 // and the exit status. Everything the command writes to the terminal is also recorded (pipe-pane):
 // `transcript()` holds even what a redraw erased before any capture could see it.
+import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import { tempDir } from "./tmp.js";
 import { waitFor } from "./wait.js";
@@ -17,6 +19,14 @@ const execFileAsync = promisify(execFile);
 export function tmuxVersion(): string | null {
   const probe = spawnSync("tmux", ["-V"], { encoding: "utf8" });
   return probe.status === 0 ? probe.stdout.trim() : null;
+}
+
+/** True when tmux can run the test; otherwise it is skipped, or fails when CI is set. */
+export function needTmux(t: TestContext): boolean {
+  if (tmuxVersion() !== null) return true;
+  if (process.env.CI) assert.fail("tmux is not installed, and CI must run these tests (see .ci/run)");
+  t.skip("tmux is not installed");
+  return false;
 }
 
 export interface TerminalOptions {
