@@ -57,7 +57,7 @@ describe("npm install -g from the clone", () => {
   // fs.rm removes the links and never follows them into the repository.
   after(() => dir.cleanup());
 
-  it("puts a working caro-sync in <prefix>/bin, offline, within seconds", async (t: TestContext) => {
+  it("puts a working caro-sync in <prefix>/bin, offline", async (t: TestContext) => {
     if (spawnSync("npm", ["--version"], { env }).status !== 0) {
       if (process.env.CI) assert.fail("npm is not on PATH (CI is set, so the install test must run)");
       return t.skip("npm is not on PATH");
@@ -74,7 +74,6 @@ describe("npm install -g from the clone", () => {
     const installMs = performance.now() - started;
     assert.equal(installed.code, 0, installed.stderr);
     t.diagnostic(`npm install -g took ${Math.round(installMs)} ms`);
-    assert.ok(installMs < 30_000, `npm install -g took ${Math.round(installMs)} ms`);
     assert.deepEqual(locks.map(digest), before, "the install left the repository's lock files alone");
 
     // A link to the clone, not a copy: what runs is this checkout's build.
