@@ -4,9 +4,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BIN_PATH } from "../../src/client/launch.js";
-import type { HealthResult, PulledEntry, StatusResult, VerifyResult } from "../../src/protocol.js";
+import type { PulledEntry, StatusResult, VerifyResult } from "../../src/protocol.js";
 import { tempDir } from "../helpers/tmp.js";
-import { PeerError, startPeer, type Peer } from "../client/peer.js";
+import { PeerError, healthResult, startPeer, type Peer } from "../client/peer.js";
 import { waitFor } from "../helpers/wait.js";
 import { caroSync, oneJson } from "./run.js";
 
@@ -157,19 +157,11 @@ describe("caro-sync command line", () => {
   });
 
   it("health exits 1 when the daemon is unhealthy, still printing the report", async () => {
-    const health: HealthResult = {
+    const health = healthResult({
       healthy: false,
-      uptime: 5,
-      state: "OFFLINE",
-      paused: false,
       jazz: { connected: false, relay: "ws://127.0.0.1:1", latency: null },
-      cache: { entries: 0, sizeBytes: 4096, writable: true, error: null },
-      queue: { pending: 0, failed: 0, oldestAgeMs: null },
-      lastSync: null,
       lastError: { code: -32002, reason: "auth_refused", message: "auth failed", at: 1 },
-      nextRetryAt: null,
-      integrity: { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 },
-    };
+    });
     peer.handlers.set("daemon.health", () => health);
     const r = await run(["health", "--json"]);
     assert.equal(r.code, 1);

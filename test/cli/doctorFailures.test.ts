@@ -13,9 +13,8 @@ import Database from "better-sqlite3";
 import { waitForCacheLock } from "../../src/cache/setAside.js";
 import { BIN_PATH } from "../../src/client/launch.js";
 import type { CheckResult } from "../../src/cli/doctor/check.js";
-import type { HealthResult } from "../../src/protocol.js";
 import { DAEMON_VERSION } from "../../src/version.js";
-import { PeerError, startPeer } from "../client/peer.js";
+import { PeerError, healthResult, startPeer } from "../client/peer.js";
 import { overwritePages } from "../helpers/corrupt.js";
 import { startTestRelay, type TestRelay } from "../helpers/relay.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -37,19 +36,13 @@ const PACKAGE_ROOT = dirname(dirname(BIN_PATH));
 const OTHER_VERSION = `${Number(DAEMON_VERSION.split(".")[0]) + 1}.0.0`;
 
 /** What a daemon loading its account reports (its answer to daemon.health while INITIALIZING). */
-const LOADING_HEALTH: HealthResult = {
+const LOADING_HEALTH = healthResult({
   healthy: false,
   uptime: 1,
   state: "INITIALIZING",
-  paused: false,
   jazz: { connected: false, relay: "", latency: null },
   cache: { entries: 0, sizeBytes: 45_056, writable: true, error: null },
-  queue: { pending: 0, failed: 0, oldestAgeMs: null },
-  lastSync: null,
-  lastError: null,
-  nextRetryAt: null,
-  integrity: { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 },
-};
+});
 
 const configDir = (home: Home) => join(home.path, ".config", "cmdai");
 const socketOf = (home: Home) => join(configDir(home), "sync.sock");

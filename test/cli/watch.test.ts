@@ -5,8 +5,8 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { BIN_PATH } from "../../src/client/launch.js";
-import type { HealthResult, LastError, StatusResult } from "../../src/protocol.js";
-import { startPeer, type Peer } from "../client/peer.js";
+import type { LastError, StatusResult } from "../../src/protocol.js";
+import { healthResult, startPeer, type Peer } from "../client/peer.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -25,19 +25,10 @@ const STATUS: StatusResult = {
   accountId: "co_zAccount",
 };
 
-const HEALTH: HealthResult = {
-  healthy: true,
-  uptime: 5,
-  state: "OFFLINE",
-  paused: false,
-  jazz: { connected: false, relay: "ws://127.0.0.1:9", latency: null },
+const HEALTH = healthResult({
   cache: { entries: 3, sizeBytes: 4096, writable: true, error: null },
   queue: { pending: 3, failed: 0, oldestAgeMs: null },
-  lastSync: null,
-  lastError: null,
-  nextRetryAt: null,
-  integrity: { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 },
-};
+});
 
 const RELAY_UNREACHABLE: LastError = {
   code: -32003,

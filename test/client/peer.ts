@@ -2,7 +2,26 @@
 // from) the daemon. It is a test peer, not a model of the daemon: each test scripts its answers.
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import type { HealthResult } from "../../src/protocol.js";
 import { tempDir } from "../helpers/tmp.js";
+
+/** A daemon.health answer for a peer to give: an idle, healthy, offline daemon, with `over` on top. */
+export function healthResult(over: Partial<HealthResult> = {}): HealthResult {
+  return {
+    healthy: true,
+    uptime: 5,
+    state: "OFFLINE",
+    paused: false,
+    jazz: { connected: false, relay: "ws://127.0.0.1:9", latency: null },
+    cache: { entries: 0, sizeBytes: 4096, writable: true, error: null },
+    queue: { pending: 0, failed: 0, oldestAgeMs: null },
+    lastSync: null,
+    lastError: null,
+    nextRetryAt: null,
+    integrity: { status: "unknown", checkedAt: null, missing: [], missingCommands: 0 },
+    ...over,
+  };
+}
 
 export interface PeerRequest {
   id: unknown;
