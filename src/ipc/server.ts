@@ -231,9 +231,16 @@ export function createIpcServer({
     }
   }
 
+  /** Step 1 once, whoever asks first: `drain()`, or `stop()` without it. */
+  function drain(drainMs: number): Promise<void> {
+    draining ??= drainRequests(drainMs).catch((err: unknown) => {
+      logger.error({ err }, "IPC drain failed");
+    });
+    return draining;
+  }
+
   async function shutdown(drainMs: number): Promise<void> {
-    draining ??= drainRequests(drainMs);
-    await draining;
+    await drain(drainMs);
     if (!listenerClosed) return;
     await Promise.all([...open].map((c) => c.close(config.closeGraceMs)));
     await listenerClosed;
@@ -250,12 +257,7 @@ export function createIpcServer({
   return {
     socketPath,
     start,
-    drain(opts = {}) {
-      draining ??= drainRequests(opts.drainMs ?? 5_000).catch((err: unknown) => {
-        logger.error({ err }, "IPC drain failed");
-      });
-      return draining;
-    },
+    drain: (opts = {}) => drain(opts.drainMs ?? 5_000),
     stop(opts = {}) {
       stopping ??= shutdown(opts.drainMs ?? 5_000).catch((err: unknown) => {
         logger.error({ err }, "IPC stop failed");

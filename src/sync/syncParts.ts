@@ -99,10 +99,13 @@ export function buildSyncParts(deps: SyncManagerDeps): SyncParts {
     if (from === "relay") progress.notePulled(count);
     emitter.emit("entries", { count, cursor });
     evictIfNeeded();
+    if (from !== "local") return;
     // After this turn: the client's acknowledgement is written first, then Jazz signs and sends.
-    if (from === "local" && relay.isOnline) setImmediate(() => void relay.syncRound());
+    setImmediate(() => {
+      if (relay.isOnline) void relay.syncRound();
+    });
     // A local write succeeded: relay records held while the disk was full can land now.
-    if (from === "local") void merged(merger.retry());
+    void merged(merger.retry());
   };
 
   const ops = new EntryOperations({

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { waitForCacheLock } from "../../src/cache/setAside.js";
+import { lockCacheFile } from "../../src/cache/lock.js";
 import { BIN_PATH } from "../../src/client/launch.js";
 import type { CheckResult } from "../../src/cli/doctor/check.js";
 import { DAEMON_VERSION } from "../../src/version.js";
@@ -98,6 +98,23 @@ describe("caro-sync doctor finds real faults", () => {
     const { run: r, doc } = await doctor();
     assert.equal(r.code, 0, JSON.stringify(doc.checks));
     assert.equal(check(doc, name).status, "ok");
+  };
+
+  /** `path` at `badMode`, `fn` checks doctor's verdict, then the fix (`goodMode`) makes `name` pass. */
+  const withMode = async (
+    path: string,
+    badMode: number,
+    goodMode: number,
+    name: string,
+    fn: () => Promise<void>,
+  ) => {
+    await chmod(path, badMode);
+    try {
+      await fn();
+    } finally {
+      await chmod(path, goodMode);
+    }
+    await passes(name);
   };
 
   before(async () => {
@@ -200,21 +217,16 @@ describe("caro-sync doctor finds real faults", () => {
   it("a socket others can use (0666) fails the socket check with chmod 600", async () => {
     const socket = socketOf(home);
     const mode = (await stat(socket)).mode & 0o777;
-    await chmod(socket, 0o666);
-    try {
+    await withMode(socket, 0o666, mode, "socket", async () => {
       const found = await failsOnly("socket");
       assert.match(found.detail, /mode 666/);
       assert.equal(found.hint, `chmod 600 ${socket}`);
-    } finally {
-      await chmod(socket, mode);
-    }
-    await passes("socket");
+    });
   });
 
   it("a socket directory others can write (0777) fails socket-directory with chmod 700", async () => {
     const dir = configDir(home);
-    await chmod(dir, 0o777);
-    try {
+    await withMode(dir, 0o777, 0o700, "socket-directory", async () => {
       const found = await failsOnly("socket-directory");
       assert.match(found.detail, /mode 777: others can replace the socket/);
       assert.equal(found.hint, `chmod 700 ${dir}`);
@@ -227,31 +239,23 @@ describe("caro-sync doctor finds real faults", () => {
           .some((l) => /^FAIL\s+socket-directory\s/.test(l) && l.endsWith(`(fix: chmod 700 ${dir})`)),
         human.stdout,
       );
-    } finally {
-      await chmod(dir, 0o700);
-    }
-    await passes("socket-directory");
+    });
   });
 
   it("a credentials file readable by others (0644) fails credentials-file with chmod 600", async () => {
     const credentials = credentialsOf(home);
-    await chmod(credentials, 0o644);
-    try {
+    await withMode(credentials, 0o644, 0o600, "credentials-file", async () => {
       const found = await failsOnly("credentials-file");
       assert.match(found.detail, /mode 644: group or others can use it/);
       assert.equal(found.hint, `chmod 600 ${credentials}`);
-    } finally {
-      await chmod(credentials, 0o600);
-    }
-    await passes("credentials-file");
+    });
   });
 
   it("damaged Jazz storage fails jazz-storage; moving it away and starting again, as the hint says, fixes it", async () => {
     const storage = jazzStorageOf(home);
     assert.equal((await run(home, ["stop"])).code, 0);
-    // `stop` returns once the socket is closed; the daemon closes its storage after that. The
-    // cache lock is released last (lifecycle.ts closeSync): free, nothing holds the files.
-    (await waitForCacheLock(join(home.path, ".cache", "cmdai", "sync.db"), 15_000)).release();
+    // `stop` returns once the daemon has closed its files: the cache lock is free at once.
+    lockCacheFile(join(home.path, ".cache", "cmdai", "sync.db")).release();
     // Any WAL folded into the main file first (so the pages overwritten are the ones read), then
     // the leaf pages of the transactions table overwritten: the account as stored, now random bytes.
     new Database(storage).close();
