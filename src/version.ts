@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
+import { PACKAGE_ROOT } from "./packageRoot.js";
 
-// Compiled to dist/src/version.js; package.json sits two levels up in a checkout and in the package.
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+const pkg = JSON.parse(readFileSync(new URL("package.json", PACKAGE_ROOT), "utf8")) as {
   version: string;
 };
 

@@ -3,6 +3,7 @@
 // up to 5 s).
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../packageRoot.js";
 import { ConnectionError } from "./errors.js";
 
 export interface DaemonCommand {
@@ -10,8 +11,8 @@ export interface DaemonCommand {
   args: string[];
 }
 
-/** bin/caro-sync of this package; compiled, this file is dist/src/client/launch.js. */
-export const BIN_PATH = fileURLToPath(new URL("../../../bin/caro-sync", import.meta.url));
+/** bin/caro-sync of this package. */
+export const BIN_PATH = fileURLToPath(new URL("bin/caro-sync", PACKAGE_ROOT));
 
 /** `node bin/caro-sync --socket PATH daemon --background [extra…]`: the daemon on that socket. */
 export function defaultDaemonCommand(socketPath: string, extraArgs: string[] = []): DaemonCommand {

@@ -66,7 +66,7 @@ async function installOtherVersion(dir: string): Promise<string> {
   const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   await writeFile(join(dir, "package.json"), JSON.stringify({ ...pkg, version: OTHER_VERSION }));
   await mkdir(join(dir, "dist"));
-  await cp(join(PACKAGE_ROOT, "dist", "src"), join(dir, "dist", "src"), { recursive: true });
+  await cp(join(PACKAGE_ROOT, "dist", "bundle"), join(dir, "dist", "bundle"), { recursive: true });
   await cp(join(PACKAGE_ROOT, "bin"), join(dir, "bin"), { recursive: true });
   await symlink(realpathSync(join(PACKAGE_ROOT, "node_modules")), join(dir, "node_modules"));
   return join(dir, "bin", "caro-sync");
