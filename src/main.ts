@@ -26,6 +26,7 @@ import { cryptoModeFromEnv } from "./jazz/cryptoMode.js";
 import { LazyJazzRemote } from "./jazz/lazyRemote.js";
 import { DAEMON_VERSION } from "./version.js";
 import { startIdleCollector } from "./runtime/idleCollector.js";
+import { flushCompileCache } from "./runtime/compileCache.js";
 
 /** Exit codes of the daemon process (sysexits.h where one fits). */
 export const EXIT = {
@@ -278,6 +279,7 @@ export async function startDaemon(deps: {
         logger.error({ err }, "closing the sync manager failed");
         code = EXIT.failure;
       }
+      flushCompileCache();
       await server.stop();
       logger.info({ code }, "daemon stopped");
       resolveStopped(code);

@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import { closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { migrate } from "./migrations.js";
+import { DAEMON_PAGE_CACHE_KIB, pageCachePragma } from "../runtime/sqliteMemory.js";
 
 export type Db = Database.Database;
 
@@ -62,6 +63,7 @@ export function openDatabase(path: string): Db {
     if (mode !== "wal") throw new Error(`cache ${path}: cannot enable WAL (journal_mode is ${String(mode)})`);
     db.pragma("synchronous = FULL");
     db.pragma("busy_timeout = 5000");
+    db.pragma(pageCachePragma(DAEMON_PAGE_CACHE_KIB));
     const damage = findDamage(db, unclean ? "full" : "cheap");
     if (damage !== null) throw new CacheCorruptError(path, damage);
     migrate(db, path);

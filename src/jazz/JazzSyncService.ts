@@ -43,6 +43,7 @@ import { createRoot } from "./rootLoad.js";
 import { CaroSyncAccount } from "./schema.js";
 import { openJazzStorage } from "./sqliteDriver.js";
 import { jazzStorageHealth } from "./storageHealth.js";
+import { DAEMON_PAGE_CACHE_KIB } from "../runtime/sqliteMemory.js";
 
 export interface JazzSyncServiceOptions {
   relayUrl: string;
@@ -114,7 +115,10 @@ export class JazzSyncService implements Remote {
   }): Promise<JazzSession> {
     const log = this.opts.logger.child({ accountId: identity.accountId });
     const started = performance.now();
-    const { storage, driver } = openJazzStorage(this.opts.storagePath, { health: this.storageHealth });
+    const { storage, driver } = openJazzStorage(this.opts.storagePath, {
+      health: this.storageHealth,
+      pageCacheKiB: DAEMON_PAGE_CACHE_KIB,
+    });
     let link: RelayLink | null = null;
     let ctx: JazzContextWithAccount<Account> | null = null;
     try {

@@ -19,6 +19,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { getSqliteStorage, type SQLiteDatabaseDriver, type StorageAPI } from "cojson";
 import type { WriteHealth } from "../fs/writeHealth.js";
+import { pageCachePragma } from "../runtime/sqliteMemory.js";
 import { StorageFaultError } from "../sync/storageFault.js";
 
 type Statement = ReturnType<Database.Database["prepare"]>;
@@ -27,6 +28,8 @@ export interface DriverOptions {
   synchronous?: "NORMAL" | "FULL";
   /** Record storage faults of writes here instead of throwing them (the daemon's node). */
   health?: WriteHealth;
+  /** SQLite's page cache of the connection, in KiB (runtime/sqliteMemory.ts); else the build's. */
+  pageCacheKiB?: number;
 }
 
 export class BetterSqliteDriver implements SQLiteDatabaseDriver {
@@ -47,6 +50,7 @@ export class BetterSqliteDriver implements SQLiteDatabaseDriver {
     try {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
+      if (opts.pageCacheKiB !== undefined) this.db.pragma(pageCachePragma(opts.pageCacheKiB));
     } catch (err) {
       this.db.close();
       throw err;

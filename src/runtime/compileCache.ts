@@ -9,7 +9,7 @@ import module from "node:module";
 import { join } from "node:path";
 import { defaultPaths } from "../config/paths.js";
 
-type WithCompileCache = { enableCompileCache?: (dir: string) => unknown };
+type WithCompileCache = { enableCompileCache?: (dir: string) => unknown; flushCompileCache?: () => void };
 
 /** Where the compiled code is kept: beside the daemon's cache, in ~/.cache/cmdai. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -28,4 +28,13 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
     return;
   }
   enable(dir);
+}
+
+/**
+ * Writes out what was compiled so far (Node 22.10+; otherwise Node writes it at exit). The daemon
+ * calls it before it closes its last connections, so that a client that saw it stop (`caro-sync
+ * stop`) can remove its folders without racing the write at exit.
+ */
+export function flushCompileCache(): void {
+  (module as WithCompileCache).flushCompileCache?.();
 }

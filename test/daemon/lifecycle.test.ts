@@ -247,7 +247,23 @@ describe("daemon lifecycle", () => {
     } finally {
       process.kill(-child.pid!, "SIGTERM");
       await exited;
+      // npm exits before the daemon it started has finished (closing its files, and on Node 22+
+      // writing the compile cache into this HOME): wait until no process of the group is left.
+      await waitFor(() => !processGroupAlive(child.pid!), {
+        timeoutMs: 15_000,
+        what: "npm start's daemon to exit",
+      });
       await cleanup();
     }
   });
 });
+
+/** Whether any process of the group `pgid` is still running (signal 0 checks without sending). */
+function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
