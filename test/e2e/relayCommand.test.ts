@@ -26,8 +26,8 @@ async function startRelayCommand(dbPath: string): Promise<RelayCommand> {
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   let stderr = "";
   let stdout = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
   const line = await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`the relay exited ${child.exitCode}: ${stderr}`);
