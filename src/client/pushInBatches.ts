@@ -13,7 +13,10 @@ const MAX_ENTRIES_PER_PUSH = 10_000;
 
 export interface PushAllOptions {
   ack?: "local" | "relay" | undefined;
-  /** Called after each request when there is more than one. */
+  /**
+   * When the push takes more than one request: called once before the first (`done` 0, or the
+   * oversized entries refused without a request) and after each one. Never for a single request.
+   */
   onProgress?: (done: number, total: number) => void;
   /** How many times one batch is retried after -32005 Rate Limited (default 10). */
   maxRateLimitRetries?: number;
@@ -36,6 +39,7 @@ export async function pushInBatches(
     });
   }
   let done = oversized.length;
+  if (batches.length > 1) opts.onProgress?.(done, entries.length);
   for (const batch of batches) {
     const r = await pushWithRetry(client, batch, opts);
     result.synced += r.synced;

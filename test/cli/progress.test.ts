@@ -32,6 +32,7 @@ describe("caro-sync progress bars: on a terminal's stderr only", () => {
   let b: Home; // joins in the terminal
   let phrase = "";
   let entriesFile = "";
+  let oneEntryFile = "";
   const terms: Terminal[] = [];
 
   const env = (): Record<string, string> => ({ CARO_SYNC_RELAY: relay?.url ?? "ws://127.0.0.1:9" });
@@ -97,6 +98,9 @@ describe("caro-sync progress bars: on a terminal's stderr only", () => {
     assert.ok(json.length > 2 * MAX_LINE_BYTES, "more than two requests' worth of entries");
     entriesFile = join(a.path, "entries.json");
     await writeFile(entriesFile, json);
+    // One of the same entries again (a push is idempotent): the history still holds ENTRIES.
+    oneEntryFile = join(a.path, "one.json");
+    await writeFile(oneEntryFile, JSON.stringify(entries.slice(0, 1)));
   });
   after(async () => {
     for (const term of terms) await term.kill();
@@ -115,6 +119,13 @@ describe("caro-sync progress bars: on a terminal's stderr only", () => {
     assert.match(drawn.at(-1)!, new RegExp(`^pushing █+ 100% \\| ${ENTRIES}/${ENTRIES}$`));
     assert.doesNotMatch(run.screen, /pushing/, "the bar is erased when the push ends");
     assert.equal(run.stdout, `pushed ${ENTRIES} of ${ENTRIES} entries\n`);
+  });
+
+  it("push of a single request draws no bar on a terminal: it is over before a bar could move", async (t) => {
+    if (!needTmux(t)) return;
+    const run = await inTerminal(a, ["push", oneEntryFile], { out: join(a.path, "one.out") });
+    assert.deepEqual(frames(run.terminal, "pushing"), []);
+    assert.equal(run.stdout, "pushed 1 of 1 entries\n");
   });
 
   it("push --json on a terminal and push off a terminal draw no bar and write no escape", async (t) => {

@@ -67,4 +67,20 @@ describe("pushInBatches", () => {
       peer.handlers.set("sync.push", previous);
     }
   });
+
+  it("reports progress from the start when the push takes several requests, and never for one", async () => {
+    const reports: [number, number][] = [];
+    const onProgress = (done: number, total: number) => reports.push([done, total]);
+    const big = [entry("p", 400_000), entry("q", 400_000), entry("r", 400_000), entry("s", MAX_LINE_BYTES)];
+    await pushInBatches(client, big, { onProgress });
+    // The oversized entry is refused without a request, so it counts as done from the start.
+    assert.deepEqual(reports, [
+      [1, 4],
+      [3, 4],
+      [4, 4],
+    ]);
+    reports.length = 0;
+    await pushInBatches(client, [entry("t", 10), entry("u", 10)], { onProgress });
+    assert.deepEqual(reports, [], "one request: nothing to report");
+  });
 });

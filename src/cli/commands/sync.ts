@@ -7,7 +7,7 @@ import type { CliContext } from "../context.js";
 import { EXIT, UsageError } from "../exitCodes.js";
 import { confirm, parseEntries, readInput } from "../input.js";
 import { when } from "../output.js";
-import { progress, table } from "../ui.js";
+import { progress, table, type Progress } from "../ui.js";
 import type { Action } from "../program.js";
 import { RpcError } from "../../client/errors.js";
 import { pushInBatches } from "../../client/pushInBatches.js";
@@ -89,13 +89,16 @@ async function push(
   const { text, source } = await readInput(file, "entries (JSON)");
   const input = parseEntries(text, source);
   const ack = opts.ack ?? input.ack;
-  const bar = progress("pushing", { json: ctx.json, total: input.entries.length });
+  // A bar only for a push of more than one request (pushInBatches reports progress only then): a
+  // single request is over before a bar could say anything.
+  let bar: Progress | undefined;
+  const onProgress = (done: number, total: number) => {
+    bar ??= progress("pushing", { json: ctx.json, total });
+    bar.update(done);
+  };
   const result = await ctx
-    .withClient(
-      (client) => pushInBatches(client, input.entries, { ack, onProgress: (done) => bar.update(done) }),
-      work,
-    )
-    .finally(() => bar.stop());
+    .withClient((client) => pushInBatches(client, input.entries, { ack, onProgress }), work)
+    .finally(() => bar?.stop());
   ctx.out.result(result, () => [
     `pushed ${result.synced} of ${input.entries.length} entries${ack === "relay" ? " (confirmed by the relay)" : ""}`,
     ...result.errors.map((e) => `  failed ${e.id}: ${e.message} [${e.code}]`),
