@@ -18,9 +18,13 @@ interface RelayCommand {
   stop(): Promise<number | null>;
 }
 
-/** `caro-sync --json relay --port 0 --db FILE`: resolves with the URL it prints once it listens. */
-async function startRelayCommand(dbPath: string): Promise<RelayCommand> {
+/**
+ * `caro-sync --json relay --port 0 --db FILE`, with `home` as its HOME: resolves with the URL it
+ * prints once it listens.
+ */
+async function startRelayCommand(home: string, dbPath: string): Promise<RelayCommand> {
   const child = spawn(process.execPath, [BIN_PATH, "--json", "relay", "--port", "0", "--db", dbPath], {
+    env: { PATH: process.env.PATH ?? "", HOME: home },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -67,7 +71,7 @@ describe("caro-sync relay, as the README runs it", () => {
 
   it("carries one device's history to another, and keeps it in its file across a restart", async () => {
     const dbPath = join(dir.path, "relay.db");
-    let relay = await startRelayCommand(dbPath);
+    let relay = await startRelayCommand(dir.path, dbPath);
     assert.match(relay.url, /^ws:\/\/127\.0\.0\.1:\d+$/);
     const a = await device("a", relay.url);
     const authKey = randomAuthKey();
@@ -78,7 +82,7 @@ describe("caro-sync relay, as the README runs it", () => {
     assert.ok(existsSync(dbPath));
 
     // The same file on a new port: a fresh device finds the account and the entry there.
-    relay = await startRelayCommand(dbPath);
+    relay = await startRelayCommand(dir.path, dbPath);
     try {
       const b = await device("b", relay.url);
       await b.client.init({ authKey, accountId, deviceName: "b", platform: "linux" });
