@@ -11,6 +11,7 @@ import { SyncClient } from "../../src/client/SyncClient.js";
 import { ErrorCode, PROTOCOL_VERSION } from "../../src/protocol.js";
 import { BIN, spawnDaemon, type DaemonProcess } from "../helpers/daemon.js";
 import { RECORD_MODULES_FLAG, readLoadedModules } from "../helpers/loadedModules.js";
+import { alive } from "../helpers/process.js";
 import { tempDir } from "../helpers/tmp.js";
 import { once, waitFor } from "../helpers/wait.js";
 
@@ -248,8 +249,9 @@ describe("daemon lifecycle", () => {
       process.kill(-child.pid!, "SIGTERM");
       await exited;
       // npm exits before the daemon it started has finished (closing its files, and on Node 22+
-      // writing the compile cache into this HOME): wait until no process of the group is left.
-      await waitFor(() => !processGroupAlive(child.pid!), {
+      // writing the compile cache into this HOME): wait until no process of the group is left (a
+      // negative pid names the group).
+      await waitFor(() => !alive(-child.pid!), {
         timeoutMs: 15_000,
         what: "npm start's daemon to exit",
       });
@@ -257,13 +259,3 @@ describe("daemon lifecycle", () => {
     }
   });
 });
-
-/** Whether any process of the group `pgid` is still running (signal 0 checks without sending). */
-function processGroupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -15,10 +15,15 @@ import { waitFor } from "./wait.js";
 
 const execFileAsync = promisify(execFile);
 
-/** "tmux 3.3a", or null when tmux is not installed. */
+let version: string | null | undefined;
+
+/** "tmux 3.3a", or null when tmux is not installed; probed once per process. */
 export function tmuxVersion(): string | null {
-  const probe = spawnSync("tmux", ["-V"], { encoding: "utf8" });
-  return probe.status === 0 ? probe.stdout.trim() : null;
+  if (version === undefined) {
+    const probe = spawnSync("tmux", ["-V"], { encoding: "utf8" });
+    version = probe.status === 0 ? probe.stdout.trim() : null;
+  }
+  return version;
 }
 
 /** True when tmux can run the test; otherwise it is skipped, or fails when CI is set. */
